@@ -1,0 +1,35 @@
+"""koku's Parquet layout (SPEC §1): where each source's report files live."""
+
+from __future__ import annotations
+
+import fsspec
+
+from .schema import REPORT_TYPES
+
+
+def account_from_schema(schema: str) -> str:
+    """koku's account path segment: the tenant schema without a leading ``acct``."""
+    return schema[4:] if schema.startswith("acct") else schema
+
+
+def month_dir(
+    base: str, account: str, report_type: str, source_uuid: str, year: int, month: int, *, daily: bool = False
+) -> str:
+    """The folder of one source's hourly (or koku's daily) files of a report type and month."""
+    tree = f"{base}/data/parquet/daily" if daily else f"{base}/data/parquet"
+    return f"{tree}/{account}/OCP/{report_type}/source={source_uuid}/year={year:04d}/month={month:02d}"
+
+
+def list_month_files(
+    fs: fsspec.AbstractFileSystem, base: str, account: str, source_uuid: str, year: int, month: int
+) -> dict[str, list[str]]:
+    """The hourly Parquet files of a source and month per report type, sorted by path."""
+    found: dict[str, list[str]] = {}
+    for report_type in REPORT_TYPES:
+        folder = month_dir(base, account, report_type, source_uuid, year, month)
+        try:
+            names = fs.ls(folder, detail=False, refresh=True)
+        except FileNotFoundError:
+            names = []
+        found[report_type] = sorted(n for n in names if n.endswith(".parquet"))
+    return found

@@ -1,0 +1,162 @@
+"""The pipeline: list a source's files, stream each day's batches through the kernel, yield its rows."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from . import _kernel
+from .errors import ConfigError, InputError
+from .layout import list_month_files
+from .reader import ReportFile, iter_day_batches, open_report_file
+from .schema import KERNEL_SCHEMA, SUMMARY_SCHEMA
+from .storage import filesystem_for
+
+LOG = logging.getLogger(__name__)
+
+# Labels first so the kernel knows each node's and namespace's sets before pods arrive (any order works).
+_PUSH_ORDER = ("node_labels", "namespace_labels", "pod_usage", "storage_usage")
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The tenant's rows the SQL joins: enabled OCP tag keys, cost-category patterns, node roles."""
+
+    enabled_keys: tuple[str, ...] = ()
+    cost_categories: tuple[tuple[str, int], ...] = ()
+    node_roles: tuple[tuple[str, str, str], ...] = ()
+
+    def kernel_config(self) -> _kernel.KernelConfig:
+        """koku's key array: vm_kubevirt_io_name plus the enabled keys, or none at all (Trino's NULL)."""
+        keys = ["vm_kubevirt_io_name", *sorted(set(self.enabled_keys))] if self.enabled_keys else []
+        return _kernel.KernelConfig(
+            keys,
+            [(str(p), int(i)) for p, i in self.cost_categories],
+            [(str(n), str(r), str(role)) for n, r, role in self.node_roles],
+        )
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """What one summary run covers: where the files are and the constants of every row."""
+
+    root: str
+    account: str
+    source_uuid: str
+    start_date: dt.date
+    end_date: dt.date
+    report_period_id: int
+    cluster_id: str
+    cluster_alias: str | None = None
+    reference: ReferenceData = field(default_factory=ReferenceData)
+
+    def __post_init__(self) -> None:
+        if self.end_date < self.start_date:
+            raise ConfigError(f"end date {self.end_date} is before start date {self.start_date}")
+
+
+def month_ranges(start: dt.date, end: dt.date) -> Iterator[tuple[int, int, list[dt.date]]]:
+    """(year, month, days) for each month the inclusive range touches."""
+    day = start
+    while day <= end:
+        last = dt.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        stop = min(last, end)
+        yield day.year, day.month, [day + dt.timedelta(days=i) for i in range((stop - day).days + 1)]
+        day = stop + dt.timedelta(days=1)
+
+
+def _push(aggregator: _kernel.DayAggregator, report_type: str) -> Callable[[pa.RecordBatch], None]:
+    return getattr(aggregator, f"push_{report_type}")
+
+
+def iter_summary_batches(
+    params: RunParameters, on_day: Callable[[dt.date], None] | None = None
+) -> Iterator[tuple[dt.date, pa.RecordBatch]]:
+    """(day, rows) for each day of the range, in order, with ocpagg.schema.KERNEL_SCHEMA.
+
+    Memory holds one day's state at a time: the files' footers are read once per month, and
+    each day reads only the row groups whose interval_start statistics may hold it.
+    """
+    fs, base = filesystem_for(params.root)
+    config = params.reference.kernel_config()
+    for year, month, days in month_ranges(params.start_date, params.end_date):
+        files = list_month_files(fs, base, params.account, params.source_uuid, year, month)
+        reports: dict[str, list[ReportFile]] = {
+            rt: [open_report_file(fs, path, rt, days) for path in paths] for rt, paths in files.items()
+        }
+        LOG.info(
+            "source %s %04d-%02d: %s",
+            params.source_uuid,
+            year,
+            month,
+            ", ".join(f"{len(v)} {k} files" for k, v in reports.items()),
+        )
+        for day in days:
+            aggregator = _kernel.DayAggregator(config, day)
+            for report_type in _PUSH_ORDER:
+                push = _push(aggregator, report_type)
+                for report in reports[report_type]:
+                    for batch in iter_day_batches(fs, report, day):
+                        try:
+                            push(batch)
+                        except _kernel.KernelError as exc:
+                            raise InputError(report.path, str(exc)) from exc
+            rows = aggregator.finish(
+                report_period_id=params.report_period_id,
+                cluster_id=params.cluster_id,
+                cluster_alias=params.cluster_alias,
+                source_uuid=params.source_uuid,
+            )
+            if on_day is not None:
+                on_day(day)
+            yield day, rows
+
+
+def summary_rows(batches: Iterable[pa.RecordBatch]) -> pa.Table:
+    """The kernel's batches as one table in koku's insert columns (csi_volume_handle dropped)."""
+    table = pa.Table.from_batches(list(batches), schema=KERNEL_SCHEMA)
+    return table.select(SUMMARY_SCHEMA.names)
+
+
+def summarize_table(
+    root: str,
+    *,
+    account: str,
+    source_uuid: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    report_period_id: int,
+    cluster_id: str,
+    cluster_alias: str | None = None,
+    enabled_keys: Iterable[str] = (),
+    cost_categories: Iterable[tuple[str, int]] = (),
+    node_roles: Iterable[tuple[str, str, str]] = (),
+) -> pa.Table:
+    """koku's daily summary rows for a source and inclusive date range, with no database.
+
+    ``enabled_keys`` are the enabled OCP keys of reporting_enabledtagkeys (vm_kubevirt_io_name is
+    added when any is given), ``cost_categories`` the (LIKE pattern, id) pairs of
+    reporting_ocp_cost_category_namespace, ``node_roles`` the (node, resource_id, node_role) rows of
+    reporting_ocp_nodes. A range spanning months is computed month by month.
+    """
+    params = RunParameters(
+        root=root,
+        account=account,
+        source_uuid=source_uuid,
+        start_date=start_date,
+        end_date=end_date,
+        report_period_id=report_period_id,
+        cluster_id=cluster_id,
+        cluster_alias=cluster_alias,
+        reference=ReferenceData(
+            enabled_keys=tuple(enabled_keys),
+            cost_categories=tuple(cost_categories),
+            node_roles=tuple(node_roles),
+        ),
+    )
+    return summary_rows(rows for _, rows in iter_summary_batches(params))
