@@ -1,0 +1,202 @@
+"""``python -m ocpagg``: summarize, init-db, demo (and convert) — SPEC §4."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from .errors import ConfigError, OcpaggError
+from .sink import one_line
+
+LOG = logging.getLogger("ocpagg.cli")
+
+DB_ENV = "OCPAGG_DATABASE_URL"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from exc
+
+
+def _add_summarize(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "summarize", help="summarize a source's hourly Parquet files into the daily summary"
+    )
+    p.add_argument("--input", required=True, metavar="ROOT", help="Parquet root: s3://bucket or a directory")
+    p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
+    p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
+    p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first day (inclusive)")
+    p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last day (inclusive)")
+    p.add_argument("--report-period-id", required=True, type=int, metavar="N")
+    p.add_argument("--cluster-id", required=True, metavar="ID")
+    p.add_argument("--cluster-alias", default=None, metavar="NAME")
+    p.add_argument(
+        "--db", default=None, metavar="URL", help=f"postgresql://… or sqlite:///path (default ${DB_ENV})"
+    )
+    p.add_argument("--hive-output", default=None, metavar="ROOT", help="also write the Hive twin under ROOT")
+
+
+def _add_init_db(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("init-db", help="create koku-compatible tables if missing")
+    p.add_argument(
+        "--db", default=None, metavar="URL", help=f"postgresql://… or sqlite:///path (default ${DB_ENV})"
+    )
+    p.add_argument("--schema", default="org1234567", help="tenant schema (PostgreSQL)")
+
+
+def _add_demo(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("demo", help="summarize a sample cluster-month into SQLite and print it")
+    p.add_argument(
+        "--keep", metavar="DIR", default=None, help="write the sample files and database under DIR"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocpagg", description="koku's OpenShift daily usage summary from koku's Parquet files."
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_summarize(subparsers)
+    _add_init_db(subparsers)
+    _add_demo(subparsers)
+    try:
+        from .convert import add_convert_parser
+    except ImportError:
+        pass
+    else:
+        add_convert_parser(subparsers)
+    return parser
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream=None) -> None:  # noqa: ANN001
+        self.total = max(total, 1)
+        self.done = 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = time.monotonic()
+
+    def __call__(self, day: dt.date) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / self.total)
+        elapsed = time.monotonic() - self.started
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} days"
+            f"  {day}  {elapsed:5.1f}s"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _db_url(value: str | None) -> str | None:
+    return value or os.environ.get(DB_ENV) or None
+
+
+def run_summarize(args: argparse.Namespace) -> int:
+    from .layout import account_from_schema
+    from .sink import run_summary
+    from .summarize import RunParameters
+
+    db = _db_url(args.db)
+    if db is None and args.hive_output is None:
+        raise ConfigError(f"no database: give --db URL or set {DB_ENV}")
+    params = RunParameters(
+        root=args.input,
+        account=account_from_schema(args.schema),
+        source_uuid=args.source,
+        start_date=args.start,
+        end_date=args.end,
+        report_period_id=args.report_period_id,
+        cluster_id=args.cluster_id,
+        cluster_alias=args.cluster_alias,
+    )
+    progress = Progress((args.end - args.start).days + 1)
+    try:
+        result = run_summary(params, db=db, schema=args.schema, hive_output=args.hive_output, on_day=progress)
+    finally:
+        progress.close()
+    print(
+        f"{result.rows} rows written for {result.days} days "
+        f"({result.deleted} replaced) in {result.seconds:.2f}s ({result.rows_per_second:,.0f} rows/s)"
+    )
+    return 0
+
+
+def run_init_db(args: argparse.Namespace) -> int:
+    from .sink import parse_db_url
+
+    db = _db_url(args.db)
+    if db is None:
+        raise ConfigError(f"no database: give --db URL or set {DB_ENV}")
+    kind, target = parse_db_url(db)
+    if kind == "postgresql":
+        from .sink_postgres import init_db
+
+        init_db(target, args.schema)
+        print(f"tables ready in schema {args.schema}")
+    else:
+        from .sink_sqlite import init_db as init_sqlite
+
+        init_sqlite(target)
+        print(f"tables ready in {target}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo as demo
+
+    print(demo(keep=args.keep))
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "summarize": run_summarize,
+    "init-db": run_init_db,
+    "demo": run_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; the exit status (0 only when the command fully succeeded)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = _COMMANDS.get(args.command)
+    if command is None:
+        from .convert import run_convert
+
+        command = run_convert
+    try:
+        return int(command(args))
+    except OcpaggError as exc:
+        print(f"ocpagg: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ocpagg: interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - any failure is one line on stderr and a non-zero exit
+        LOG.debug("unexpected failure", exc_info=True)
+        print(f"ocpagg: error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
