@@ -909,3 +909,74 @@ def test_range_spanning_two_months_is_done_month_by_month(tmp_path: Path) -> Non
         assert len(table) == 2 * 3
 
     check(tmp_path, expect, start=dt.date(2027, 1, 31), end=dt.date(2027, 2, 1))
+
+
+def test_effective_fallback_is_per_daily_row_keyed_by_raw_pod_labels(tmp_path: Path) -> None:
+    """Two raw label texts that filter to the same set are two koku daily rows: greatest per row, then sum."""
+
+    def old(hour_of_day: int, raw: str, usage: float, request: float) -> dict[str, Any]:
+        return _pod(
+            "p",
+            "n1",
+            "r1",
+            namespace="old",
+            interval_start=h(hour_of_day),
+            pod_labels=raw,
+            pod_usage_cpu_core_seconds=usage,
+            pod_request_cpu_core_seconds=request,
+        )
+
+    rows = [
+        old(0, '{"app": "a", "junk": "1"}', 1 * H, 3 * H),
+        old(1, '{"app": "a", "junk": "2"}', 5 * H, 1 * H),
+    ]
+    write(tmp_path, "pod_usage", rows, drop_columns=EFFECTIVE_COLUMNS)
+
+    def expect(table: Rows) -> None:
+        row = one(pods(table))
+        assert labels(row["pod_labels"]) == {"app": "a"}
+        assert row["pod_usage_cpu_core_hours"] == approx(1 + 5)
+        # daily rows: greatest(1, 3) + greatest(5, 1) = 8 (one daily row would give greatest(6, 4) = 6)
+        assert row["pod_effective_usage_cpu_core_hours"] == approx(max(1, 3) + max(5, 1))
+
+    check(tmp_path, expect, enabled_keys=("app",))
+
+
+def test_storage_rows_are_grouped_by_csi_volume_handle(tmp_path: Path) -> None:
+    """csi_volume_handle is a group key of the SQL though koku's table has no such column: two rows."""
+    write(tmp_path, "pod_usage", [_pod("p", "n1", "r1")])
+    volume = {"persistentvolumeclaim_capacity_byte_seconds": 1 * GIB * H}
+    write(
+        tmp_path,
+        "storage_usage",
+        [
+            _storage("p", "claim", "pv", csi_volume_handle="h1", **volume),
+            _storage("p", "claim", "pv", csi_volume_handle="h2", **volume),
+        ],
+    )
+
+    def expect(table: Rows) -> None:
+        rows = storage(table)
+        assert len(rows) == 2
+        for row in rows:
+            assert row["persistentvolumeclaim_capacity_gigabyte_months"] == approx(1 * 3600 / JAN_SECONDS)
+
+    check(tmp_path, expect)
+
+
+def test_unallocated_role_joins_each_pod_rows_resource_id(tmp_path: Path) -> None:
+    """The role join is per pod row (its own max resource_id), then max(node_role) over the node's rows."""
+    two = {"node_capacity_cpu_core_seconds": 2 * H, "pod_usage_cpu_core_seconds": 0.5 * H}
+    write(
+        tmp_path,
+        "pod_usage",
+        [_pod("p1", "n1", "r-old", namespace="a", **two), _pod("p2", "n1", "r-new", namespace="b", **two)],
+    )
+
+    def expect(table: Rows) -> None:
+        free = one(unallocated(table))
+        assert free["namespace"] == "Platform unallocated"  # matched through namespace b's row
+        assert free["resource_id"] == max("r-old", "r-new") == "r-old"  # which has no role
+        assert free["pod_usage_cpu_core_hours"] == approx(2 - (0.5 + 0.5))
+
+    check(tmp_path, expect, node_roles=[("n1", "r-new", "master")])
