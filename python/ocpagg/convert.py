@@ -663,7 +663,11 @@ def daily_table(report_type: str, hourly: pa.Table) -> pa.Table:
     work = hourly.select(keys).append_column("interval_start", day)
     aggs = [(c, how) for c, how in spec.agg if c in names]
     for col, _ in aggs:
-        work = work.append_column(f"__v_{col}", hourly[col])
+        values = hourly[col]
+        if pa.types.is_floating(values.type):
+            # pandas skips NaN like NULL; Arrow would propagate it.
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+        work = work.append_column(f"__v_{col}", values)
     grouped = work.group_by(keys + ["interval_start"], use_threads=False).aggregate(
         [(f"__v_{col}", how) for col, how in aggs]
     )
@@ -671,7 +675,11 @@ def daily_table(report_type: str, hourly: pa.Table) -> pa.Table:
     arrays = [grouped[c] for c in out_cols]
     out_names = list(out_cols)
     for col, how in aggs:
-        arrays.append(grouped[f"__v_{col}_{how}"])
+        values = grouped[f"__v_{col}_{how}"]
+        if pa.types.is_floating(values.type):
+            # pandas: an all-missing group sums to 0.0 and has NaN as max.
+            values = pc.fill_null(values, 0.0 if how == "sum" else float("nan"))
+        arrays.append(values)
         out_names.append(col)
     for col, typ in spec.new_required:
         if col not in out_names:
@@ -912,14 +920,24 @@ def _convert_one(
         bad_rows.append(row)
         return "error"
 
-    reader = pacsv.open_csv(
-        item.path,
-        read_options=pacsv.ReadOptions(block_size=block_bytes, use_threads=True),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header}, strings_can_be_null=False
-        ),
-    )
+    def parse_error(err: pa.ArrowInvalid) -> ConvertError:
+        if bad_rows:
+            line, width = _line_of_bad_width(item, len(header))
+            if line is not None:
+                return ConvertError(f"{item.label}: line {line}: {width} fields, expected {len(header)}")
+        return ConvertError(f"{item.label}: unreadable CSV ({err})")
+
+    try:
+        reader = pacsv.open_csv(
+            item.path,
+            read_options=pacsv.ReadOptions(block_size=block_bytes, use_threads=True),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as err:
+        raise parse_error(err) from err
     writers = _DayWriters(
         root, account, source_uuid, report_type, item.tag, rows=max(block_bytes // 64, 50_000)
     )
@@ -931,9 +949,7 @@ def _convert_one(
             except StopIteration:
                 break
             except pa.ArrowInvalid as err:
-                line, width = _line_of_bad_width(item, len(header))
-                where = f"line {line}: {width} fields, expected {len(header)}" if line else str(err)
-                raise ConvertError(f"{item.label}: {where}") from err
+                raise parse_error(err) from err
             try:
                 table, dropped = convert_batch(report_type, batch)
             except _BadValue as bad:
@@ -945,8 +961,12 @@ def _convert_one(
             result.rows_read += batch.num_rows
             result.rows_dropped += dropped
             writers.add(table)
-    finally:
+    except BaseException:
         writers.close()
+        for path in writers.paths.values():  # a failed CSV leaves no partial day files behind
+            path.unlink(missing_ok=True)
+        raise
+    writers.close()
     if result.rows_dropped:
         LOG.warning("%s: dropped %d rows over koku's thresholds", item.label, result.rows_dropped)
     for day, path in sorted(writers.paths.items()):
