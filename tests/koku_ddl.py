@@ -258,3 +258,30 @@ def add_nodes(
                 parameters=[str(uuid.uuid4()), node, resource_id, cluster_uuid, role],
             )
     conn.commit()
+
+
+# The summary columns ocpagg writes, read back in the Arrow types of ocpagg.schema.SUMMARY_SCHEMA.
+def read_summary(conn: Any, schema: str, where: str = "TRUE", parameters: list[Any] | None = None) -> Any:
+    """The rows of the schema's daily summary as an Arrow table (numeric → float8, jsonb/uuid → text)."""
+    import pyarrow as pa
+    from ocpagg.schema import SUMMARY_SCHEMA
+
+    s = '"' + schema.replace('"', '""') + '"'
+    select = []
+    for f in SUMMARY_SCHEMA:
+        if pa.types.is_floating(f.type):
+            select.append(f"CAST({f.name} AS double precision) AS {f.name}")
+        elif pa.types.is_integer(f.type):
+            select.append(f"CAST({f.name} AS bigint) AS {f.name}")
+        elif pa.types.is_date(f.type):
+            select.append(f.name)
+        else:
+            select.append(f"CAST({f.name} AS text) AS {f.name}")
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(select)} FROM {s}.reporting_ocpusagelineitem_daily_summary WHERE {where}",
+            parameters=parameters,
+        )
+        table = cur.fetch_arrow_table()
+    conn.commit()
+    return table.cast(SUMMARY_SCHEMA)
