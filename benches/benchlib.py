@@ -1,0 +1,446 @@
+"""Shared pieces of the benchmarks: cached synthetic trees, the systems compared, peak-RSS runs, PostgreSQL.
+
+Systems (each takes a SynthInfo and returns the number of output rows):
+  ocpagg         ocpagg.summarize_table: read + aggregate into one pyarrow Table
+  ocpagg-stream  ocpagg.iter_summary_batches, each day's rows dropped (the sinks' memory profile)
+  duckdb         the DuckDB rendering of koku's SQL in tests/reference.py
+  pandas         the proof of concept's approach (benches/pandas_baseline.py, pod rows only)
+  ocpagg-pg      ocpagg.sink.run_summary into koku's PostgreSQL table (end to end)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pickle
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for _p in (REPO / "tests", HERE):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+try:
+    import ocpagg  # noqa: F401
+except ImportError:  # not installed: the source tree (with an in-place kernel build)
+    sys.path.insert(0, str(REPO / "python"))
+
+import pyarrow as pa  # noqa: E402
+from ocpagg.synth import SynthInfo, write_cluster_month  # noqa: E402
+
+BENCH_DIR = Path(os.environ.get("OCPAGG_BENCH_DIR") or Path(tempfile.gettempdir()) / "ocpagg-bench")
+SCHEMA = "org1234567"
+REPORT_PERIOD_ID = 1
+CLUSTER_ID = "bench-cluster"
+_SUFFIX = {"k": 1_000, "M": 1_000_000}
+
+
+def parse_size(text: str) -> int:
+    """'200k', '10M' or '1500000' as a row count."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kM]?)", text.strip())
+    if not m:
+        raise ValueError(f"bad size {text!r}")
+    return int(float(m.group(1)) * _SUFFIX.get(m.group(2), 1))
+
+
+def size_label(rows: int) -> str:
+    """10000000 → '10M'."""
+    if rows >= 1_000_000 and rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M"
+    if rows >= 1_000 and rows % 1_000 == 0:
+        return f"{rows // 1_000}k"
+    return str(rows)
+
+
+def _sizes(name: str, default: str) -> list[int]:
+    return [parse_size(s) for s in os.environ.get(name, default).split(",") if s.strip()]
+
+
+def rounds(pod_rows: int, small: int, large: int) -> int:
+    """More rounds for small inputs, fewer for large ones."""
+    return small if pod_rows <= 2_000_000 else large
+
+
+# Pod-row sizes of the timing benches and of the peak-RSS runs.
+SIZES = _sizes("OCPAGG_BENCH_SIZES", "1M,10M")
+MEMORY_SIZES = _sizes("OCPAGG_BENCH_MEMORY_SIZES", "10M,50M")
+
+
+def tree(pod_rows: int, *, days: int | None = None, months: int = 1, workers: int = 2) -> SynthInfo:
+    """A synthetic tree of about ``pod_rows`` pod rows, generated once and cached under BENCH_DIR.
+
+    ``months`` > 1 spreads the rows over consecutive months of one cluster (the same pods per hour),
+    so the per-day size stays that of a one-month tree of ``pod_rows / months`` rows.
+    """
+    key = f"p{pod_rows}_d{days or 'all'}_m{months}"
+    folder = BENCH_DIR / key
+    marker = folder / "info.pkl"
+    if marker.exists():
+        with marker.open("rb") as fh:
+            return pickle.load(fh)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    infos = []
+    year, month = 2026, 1 if months > 1 else 8
+    pods_per_hour = None
+    for i in range(months):
+        m = month + i
+        info = write_cluster_month(
+            folder,
+            year=year + (m - 1) // 12,
+            month=(m - 1) % 12 + 1,
+            pod_rows=pod_rows // months,
+            days=days,
+            pods_per_hour=pods_per_hour,
+            workers=workers,
+        )
+        pods_per_hour = info.pods_per_hour
+        infos.append(info)
+    info = infos[0]
+    if months > 1:
+        info = replace(
+            info,
+            days=tuple(d for i in infos for d in i.days),
+            rows={k: sum(i.rows[k] for i in infos) for k in info.rows},
+            files={k: sum(i.files[k] for i in infos) for k in info.files},
+            bytes_written=sum(i.bytes_written for i in infos),
+        )
+    with marker.open("wb") as fh:
+        pickle.dump(info, fh)
+    return info
+
+
+# ---- the systems --------------------------------------------------------------------------------
+
+
+def _kwargs(info: SynthInfo) -> dict[str, Any]:
+    return {"report_period_id": REPORT_PERIOD_ID, "cluster_id": CLUSTER_ID, **info.summarize_kwargs()}
+
+
+def run_ocpagg(info: SynthInfo) -> int:
+    import ocpagg
+
+    return ocpagg.summarize_table(info.root, **_kwargs(info)).num_rows
+
+
+def run_params(info: SynthInfo) -> Any:
+    from ocpagg import ReferenceData, RunParameters
+
+    return RunParameters(
+        root=info.root,
+        account=info.account,
+        source_uuid=info.source_uuid,
+        start_date=info.start_date,
+        end_date=info.end_date,
+        report_period_id=REPORT_PERIOD_ID,
+        cluster_id=CLUSTER_ID,
+        reference=ReferenceData(info.enabled_keys, info.cost_categories, info.node_roles),
+    )
+
+
+def run_ocpagg_stream(info: SynthInfo) -> int:
+    from ocpagg import iter_summary_batches
+
+    return sum(batch.num_rows for _, batch in iter_summary_batches(run_params(info)))
+
+
+def run_duckdb(info: SynthInfo) -> int:
+    from reference import reference_table
+
+    return reference_table(info.root, **_kwargs(info)).num_rows
+
+
+def run_pandas(info: SynthInfo) -> int:
+    from pandas_baseline import pandas_pod_rows
+
+    return len(pandas_pod_rows(info.root, **info.summarize_kwargs()))
+
+
+def run_ocpagg_pg(info: SynthInfo, url: str) -> int:
+    from ocpagg.sink import run_summary
+
+    # run_summary reads the reference rows from the database (prepare_database put the tree's there).
+    return run_summary(run_params(info), db=url, schema=SCHEMA).rows
+
+
+SYSTEMS: dict[str, Callable[[SynthInfo], int]] = {
+    "ocpagg": run_ocpagg,
+    "ocpagg-stream": run_ocpagg_stream,
+    "duckdb": run_duckdb,
+    "pandas": run_pandas,
+}
+
+
+# ---- the kernel alone -----------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedDays:
+    """Every day's input batches held in memory, in the order the pipeline pushes them."""
+
+    days: list[tuple[dt.date, list[tuple[str, pa.RecordBatch]]]]
+    rows: dict[str, int]
+
+
+def load_batches(info: SynthInfo) -> LoadedDays:
+    """Read the tree's batches exactly as ocpagg's reader yields them, into memory."""
+    from ocpagg.layout import list_month_files
+    from ocpagg.reader import iter_day_batches, open_report_file
+    from ocpagg.storage import filesystem_for
+    from ocpagg.summarize import month_ranges
+
+    fs, base = filesystem_for(info.root)
+    order = ("node_labels", "namespace_labels", "pod_usage", "storage_usage")
+    out: list[tuple[dt.date, list[tuple[str, pa.RecordBatch]]]] = []
+    rows = dict.fromkeys(order, 0)
+    for year, month, days in month_ranges(info.start_date, info.end_date):
+        files = list_month_files(fs, base, info.account, info.source_uuid, year, month)
+        reports = {rt: [open_report_file(fs, p, rt, days) for p in files[rt]] for rt in order}
+        for day in days:
+            batches = []
+            for rt in order:
+                for report in reports[rt]:
+                    for batch in iter_day_batches(fs, report, day):
+                        batches.append((rt, batch))
+                        rows[rt] += batch.num_rows
+            out.append((day, batches))
+    return LoadedDays(out, rows)
+
+
+def run_kernel(info: SynthInfo, loaded: LoadedDays) -> int:
+    """Push every loaded day through a DayAggregator and finish it; output rows."""
+    from ocpagg import ReferenceData, _kernel
+
+    config = ReferenceData(info.enabled_keys, info.cost_categories, info.node_roles).kernel_config()
+    total = 0
+    for day, batches in loaded.days:
+        agg = _kernel.DayAggregator(config, day)
+        for rt, batch in batches:
+            getattr(agg, f"push_{rt}")(batch)
+        total += agg.finish(
+            report_period_id=REPORT_PERIOD_ID,
+            cluster_id=CLUSTER_ID,
+            cluster_alias=None,
+            source_uuid=info.source_uuid,
+        ).num_rows
+    return total
+
+
+# ---- timing and peak RSS ----------------------------------------------------------------------------
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each function over ``rounds`` rounds, run in turn so noise hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """One system run in a fresh process: wall seconds inside the child, its peak RSS, output rows."""
+
+    system: str
+    seconds: float
+    max_rss_mb: float
+    rows: int
+
+
+def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeout: float = 3600) -> ChildRun:
+    """Run ``system`` on ``info`` in a new Python process; peak RSS from the child's rusage (wait4)."""
+    with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
+        pickle.dump(info, fh)
+        info_path = fh.name
+    out_path = info_path + ".json"
+    cmd = [sys.executable, str(HERE / "runner.py"), system, info_path, out_path]
+    if pg_url:
+        cmd.append(pg_url)
+    path = os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    try:
+        proc = subprocess.Popen(cmd, env=env)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise TimeoutError(f"{system} took over {timeout}s")
+            time.sleep(0.05)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{system} failed with exit status {proc.returncode}")
+        result = json.loads(Path(out_path).read_text())
+    finally:
+        for p in (info_path, out_path):
+            Path(p).unlink(missing_ok=True)
+    return ChildRun(system, result["seconds"], usage.ru_maxrss / 1024.0, result["rows"])
+
+
+# ---- PostgreSQL --------------------------------------------------------------------------------------
+
+
+class LocalPostgres:
+    """A throwaway PostgreSQL cluster on a local port (or the server of $OCPAGG_BENCH_PG_URL)."""
+
+    def __init__(self, port: int = 54329) -> None:
+        self.port = port
+        self.dir: Path | None = None
+        self.url = os.environ.get("OCPAGG_BENCH_PG_URL", "")
+
+    def _as_owner(self, *args: str) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *args]
+        return list(args)
+
+    def start(self) -> str:
+        if self.url:
+            return self.url
+        for tool in ("initdb", "pg_ctl"):
+            if shutil.which(tool) is None:
+                raise RuntimeError(f"{tool} not found")
+        self.dir = Path(tempfile.mkdtemp(prefix="ocpagg-bench-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        subprocess.run(
+            self._as_owner("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"),
+            check=True,
+            capture_output=True,
+        )
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c shared_buffers=256MB"
+        subprocess.run(
+            self._as_owner("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"),
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.url
+
+    def stop(self) -> None:
+        if self.dir is None:
+            return
+        subprocess.run(
+            self._as_owner("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+
+
+def _execute(url: str, statements: list[tuple[str, list[Any]]]) -> list[Any]:
+    import adbc_driver_postgresql.dbapi as pg
+
+    out = []
+    with pg.connect(url) as conn:
+        with conn.cursor() as cur:
+            for sql, params in statements:
+                cur.execute(sql, parameters=params or None)
+                out.append(cur.fetchall() if cur.description else None)
+        conn.commit()
+    return out
+
+
+def prepare_database(url: str, info: SynthInfo) -> None:
+    """koku's tables for SCHEMA with the tree's reference rows (tag keys, cost categories, nodes)."""
+    from ocpagg.sink_postgres import init_db
+
+    init_db(url, SCHEMA)
+    s = SCHEMA
+    statements: list[tuple[str, list[Any]]] = [
+        (
+            f"INSERT INTO {s}.reporting_tenant_api_provider (uuid, name, type) "
+            "VALUES ($1::uuid, 'bench', 'OCP') ON CONFLICT DO NOTHING",
+            [info.source_uuid],
+        ),
+        (
+            f"INSERT INTO {s}.reporting_ocp_clusters (cluster_id, cluster_alias, provider_id) "
+            "VALUES ($1, $1, $2::uuid) ON CONFLICT DO NOTHING",
+            [CLUSTER_ID, info.source_uuid],
+        ),
+        (f"DELETE FROM {s}.reporting_ocp_nodes", []),
+        (f"DELETE FROM {s}.reporting_enabledtagkeys", []),
+    ]
+    for key in info.enabled_keys:
+        statements.append(
+            (
+                f"INSERT INTO {s}.reporting_enabledtagkeys (key, enabled, provider_type) "
+                "VALUES ($1, true, 'OCP')",
+                [key],
+            )
+        )
+    for pattern, ident in info.cost_categories:
+        statements.append(
+            (
+                f"INSERT INTO {s}.reporting_ocp_cost_category (id, name, description, source_type, label) "
+                "VALUES ($1, $2, 'bench', 'OCP', CAST('{}' AS text[])) ON CONFLICT DO NOTHING",
+                [ident, f"category {ident}"],
+            )
+        )
+        statements.append(
+            (
+                f"INSERT INTO {s}.reporting_ocp_cost_category_namespace (namespace, cost_category_id) "
+                "VALUES ($1, $2) ON CONFLICT (namespace) "
+                "DO UPDATE SET cost_category_id = EXCLUDED.cost_category_id",
+                [pattern, ident],
+            )
+        )
+    _execute(url, statements)
+    rows = [(n, r, role) for n, r, role in info.node_roles]
+    values = ", ".join(f"(${3 * i + 1}, ${3 * i + 2}, ${3 * i + 3})" for i in range(len(rows)))
+    flat = [v for row in rows for v in row]
+    _execute(
+        url,
+        [
+            (
+                f"INSERT INTO {s}.reporting_ocp_nodes (node, resource_id, node_role, cluster_id) "
+                f"SELECT v.column1, v.column2, v.column3, c.uuid FROM (VALUES {values}) AS v "
+                f"CROSS JOIN {s}.reporting_ocp_clusters AS c WHERE c.cluster_id = '{CLUSTER_ID}'",
+                flat,
+            )
+        ],
+    )
+
+
+def empty_summary(url: str) -> None:
+    """Remove every summary row (all partitions), so each round starts from the same table."""
+    _execute(url, [(f"TRUNCATE {SCHEMA}.reporting_ocpusagelineitem_daily_summary", [])])
+
+
+def copy_csv(table: pa.Table, path: Path) -> list[str]:
+    """The summary rows as CSV for COPY (uuid filled in); the column names."""
+    import pyarrow.csv as pacsv
+
+    uuids = pa.array([str(uuid.uuid4()) for _ in range(table.num_rows)], pa.string())
+    table = table.set_column(table.schema.get_field_index("uuid"), "uuid", uuids)
+    pacsv.write_csv(table, path, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+    return table.column_names
+
+
+def plain_copy(url: str, path: Path, columns: list[str]) -> None:
+    """psql's \\copy of a CSV file into koku's summary table: the floor of any writer."""
+    cols = ", ".join(columns)
+    cmd = (
+        f"\\copy {SCHEMA}.reporting_ocpusagelineitem_daily_summary ({cols}) FROM '{path}' "
+        "WITH (FORMAT csv, HEADER true)"
+    )
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", cmd], check=True, capture_output=True)

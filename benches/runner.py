@@ -1,0 +1,34 @@
+"""Child process of benchlib.run_child: run one system once and write {seconds, rows} as JSON.
+
+Usage: python benches/runner.py SYSTEM INFO_PICKLE OUT_JSON [PG_URL]
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    system, info_path, out_path = argv[:3]
+    with open(info_path, "rb") as fh:
+        info = pickle.load(fh)
+    start = time.perf_counter()
+    if system == "ocpagg-pg":
+        rows = benchlib.run_ocpagg_pg(info, argv[3])
+    else:
+        rows = benchlib.SYSTEMS[system](info)
+    seconds = time.perf_counter() - start
+    Path(out_path).write_text(json.dumps({"seconds": seconds, "rows": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
