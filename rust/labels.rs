@@ -1,0 +1,208 @@
+//! Label sets: parsing koku's label JSON once per distinct string, filtering by the enabled
+//! keys, merging (later wins) and rendering as Trino's JSON (keys sorted, compact).
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::Value;
+
+use crate::error::{KernelError, Result};
+use crate::intern::{Interner, StrId, NULL};
+
+/// Id of an interned, filtered label set; [`EMPTY_SET`] is `{}`.
+pub type SetId = u32;
+pub const EMPTY_SET: SetId = 0;
+
+/// A label set: (key, value) pairs sorted by key, a JSON null value kept as `None`.
+type Pairs = Vec<(Box<str>, Option<Box<str>>)>;
+
+/// The enabled keys K; `None` is Trino's NULL array (no OCP key enabled): every set filters to `{}`.
+pub struct KeyFilter {
+    keys: Option<FxHashSet<String>>,
+}
+
+impl KeyFilter {
+    pub fn new(keys: &[String]) -> Self {
+        Self {
+            keys: if keys.is_empty() {
+                None
+            } else {
+                Some(keys.iter().cloned().collect())
+            },
+        }
+    }
+
+    fn keeps(&self, key: &str) -> bool {
+        self.keys.as_ref().is_some_and(|k| k.contains(key))
+    }
+
+    fn keeps_nothing(&self) -> bool {
+        self.keys.is_none()
+    }
+}
+
+/// Label sets of one day, each distinct set stored once.
+pub struct LabelSets {
+    ids: FxHashMap<Pairs, SetId>,
+    sets: Vec<Pairs>,
+    /// Raw label string id → filtered set id (`u32::MAX` until parsed).
+    parsed: Vec<SetId>,
+    merged: FxHashMap<(SetId, SetId), SetId>,
+}
+
+const UNPARSED: SetId = SetId::MAX;
+
+fn label_value(v: &Value) -> std::result::Result<Option<Box<str>>, &'static str> {
+    match v {
+        Value::String(s) => Ok(Some(s.as_str().into())),
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(if *b { "true" } else { "false" }.into())),
+        Value::Number(n) => Ok(Some(n.to_string().into())),
+        Value::Array(_) | Value::Object(_) => Err("a label value is not a scalar"),
+    }
+}
+
+impl LabelSets {
+    pub fn new() -> Self {
+        let mut ids = FxHashMap::default();
+        ids.insert(Vec::new(), EMPTY_SET);
+        Self {
+            ids,
+            sets: vec![Vec::new()],
+            parsed: Vec::new(),
+            merged: FxHashMap::default(),
+        }
+    }
+
+    fn intern(&mut self, pairs: Pairs) -> SetId {
+        if let Some(&id) = self.ids.get(&pairs) {
+            return id;
+        }
+        let id = self.sets.len() as SetId;
+        self.sets.push(pairs.clone());
+        self.ids.insert(pairs, id);
+        id
+    }
+
+    /// The filtered set of a raw label string (parsed and checked on first sight).
+    /// NULL labels read as `{}`, as koku's coalesce does for missing joins.
+    pub fn filtered(
+        &mut self,
+        raw: StrId,
+        strings: &Interner,
+        filter: &KeyFilter,
+        column: &'static str,
+    ) -> Result<SetId> {
+        if raw == NULL {
+            return Ok(EMPTY_SET);
+        }
+        let idx = raw as usize;
+        if idx < self.parsed.len() && self.parsed[idx] != UNPARSED {
+            return Ok(self.parsed[idx]);
+        }
+        let text = strings.get(raw).unwrap_or("{}");
+        let bad = |reason: &str| KernelError::Label {
+            column,
+            reason: reason.to_string(),
+            value: text.chars().take(200).collect(),
+        };
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| bad(&format!("invalid JSON ({e})")))?;
+        let Value::Object(map) = value else {
+            return Err(bad("not a JSON object"));
+        };
+        let mut pairs: Pairs = Vec::new();
+        for (k, v) in &map {
+            let v = label_value(v).map_err(bad)?;
+            if !filter.keeps_nothing() && filter.keeps(k) {
+                pairs.push((k.as_str().into(), v));
+            }
+        }
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let id = self.intern(pairs);
+        if self.parsed.len() <= idx {
+            self.parsed.resize(strings.len().max(idx + 1), UNPARSED);
+        }
+        self.parsed[idx] = id;
+        Ok(id)
+    }
+
+    /// `base ⊕ over`: the union of both, `over`'s value winning on a shared key.
+    pub fn merge(&mut self, base: SetId, over: SetId) -> SetId {
+        if over == EMPTY_SET {
+            return base;
+        }
+        if base == EMPTY_SET || base == over {
+            return over;
+        }
+        if let Some(&id) = self.merged.get(&(base, over)) {
+            return id;
+        }
+        let (a, b) = (&self.sets[base as usize], &self.sets[over as usize]);
+        let mut out: Pairs = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            if j == b.len() || (i < a.len() && a[i].0 < b[j].0) {
+                out.push(a[i].clone());
+                i += 1;
+            } else {
+                if i < a.len() && a[i].0 == b[j].0 {
+                    i += 1;
+                }
+                out.push(b[j].clone());
+                j += 1;
+            }
+        }
+        let id = self.intern(out);
+        self.merged.insert((base, over), id);
+        id
+    }
+
+    /// Trino's `json_format(cast(map as json))`: keys sorted, no spaces.
+    pub fn to_json(&self, id: SetId) -> String {
+        let pairs = &self.sets[id as usize];
+        let mut out = String::with_capacity(2 + pairs.len() * 24);
+        out.push('{');
+        for (n, (k, v)) in pairs.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&Value::String(k.to_string()).to_string());
+            out.push(':');
+            match v {
+                Some(v) => out.push_str(&Value::String(v.to_string()).to_string()),
+                None => out.push_str("null"),
+            }
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// The distinct filtered label sets each object (node or namespace) had during the day.
+#[derive(Default)]
+pub struct ObjectLabels {
+    seen_raw: FxHashSet<(StrId, StrId)>,
+    sets: FxHashMap<StrId, Vec<SetId>>,
+}
+
+impl ObjectLabels {
+    /// Record that `object` carried raw labels `raw`; returns whether the raw pair is new.
+    pub fn observe_raw(&mut self, object: StrId, raw: StrId) -> bool {
+        self.seen_raw.insert((object, raw))
+    }
+
+    pub fn add_set(&mut self, object: StrId, set: SetId) {
+        let sets = self.sets.entry(object).or_default();
+        if !sets.contains(&set) {
+            sets.push(set);
+        }
+    }
+
+    /// The sets joined to `object`; an object without label rows joins once with `{}` (LEFT JOIN).
+    pub fn sets_of(&self, object: StrId) -> &[SetId] {
+        const NONE: &[SetId] = &[EMPTY_SET];
+        if object == NULL {
+            return NONE;
+        }
+        self.sets.get(&object).map_or(NONE, |v| v.as_slice())
+    }
+}

@@ -1,0 +1,229 @@
+//! The summary rows as one Arrow record batch in koku's insert columns (plus csi_volume_handle).
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::Result;
+
+pub const INFRASTRUCTURE_USAGE_COST: &str =
+    r#"{"cpu": 0.000000000, "memory": 0.000000000, "storage": 0.000000000}"#;
+
+/// The constants every row of a run carries.
+pub struct RunConstants {
+    pub report_period_id: i64,
+    pub cluster_id: String,
+    pub cluster_alias: Option<String>,
+    pub source_uuid: String,
+}
+
+/// One summary row; `None` is SQL NULL.
+#[derive(Default)]
+pub struct SummaryRow<'a> {
+    pub data_source: &'static str,
+    pub namespace: Option<&'a str>,
+    pub node: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+    pub pod_labels: Option<&'a str>,
+    /// usage, request, effective, limit cpu core-hours; then the same in memory GiB-hours.
+    pub pod: [Option<f64>; 8],
+    /// node cores, node core-hours, node GiB, node GiB-hours, cluster core-hours, cluster GiB-hours.
+    pub capacity: [Option<f64>; 6],
+    pub persistentvolumeclaim: Option<&'a str>,
+    pub persistentvolume: Option<&'a str>,
+    pub storageclass: Option<&'a str>,
+    pub volume_labels: Option<&'a str>,
+    pub all_labels: &'a str,
+    /// capacity GiB, capacity GiB-months, request GiB-months, usage GiB-months.
+    pub storage: [Option<f64>; 4],
+    pub infrastructure_usage_cost: bool,
+    pub cost_category_id: Option<i64>,
+    pub csi_volume_handle: Option<&'a str>,
+}
+
+const POD_COLUMNS: [&str; 8] = [
+    "pod_usage_cpu_core_hours",
+    "pod_request_cpu_core_hours",
+    "pod_effective_usage_cpu_core_hours",
+    "pod_limit_cpu_core_hours",
+    "pod_usage_memory_gigabyte_hours",
+    "pod_request_memory_gigabyte_hours",
+    "pod_effective_usage_memory_gigabyte_hours",
+    "pod_limit_memory_gigabyte_hours",
+];
+const CAPACITY_COLUMNS: [&str; 6] = [
+    "node_capacity_cpu_cores",
+    "node_capacity_cpu_core_hours",
+    "node_capacity_memory_gigabytes",
+    "node_capacity_memory_gigabyte_hours",
+    "cluster_capacity_cpu_core_hours",
+    "cluster_capacity_memory_gigabyte_hours",
+];
+const STORAGE_COLUMNS: [&str; 4] = [
+    "persistentvolumeclaim_capacity_gigabyte",
+    "persistentvolumeclaim_capacity_gigabyte_months",
+    "volume_request_storage_gigabyte_months",
+    "persistentvolumeclaim_usage_gigabyte_months",
+];
+
+pub struct OutputBuilder {
+    day: i32,
+    uuid: StringBuilder,
+    data_source: StringBuilder,
+    namespace: StringBuilder,
+    node: StringBuilder,
+    resource_id: StringBuilder,
+    pod_labels: StringBuilder,
+    pod: Vec<Float64Builder>,
+    capacity: Vec<Float64Builder>,
+    pvc: StringBuilder,
+    pv: StringBuilder,
+    storageclass: StringBuilder,
+    volume_labels: StringBuilder,
+    all_labels: StringBuilder,
+    storage: Vec<Float64Builder>,
+    infrastructure_usage_cost: StringBuilder,
+    cost_category_id: Int64Builder,
+    csi_volume_handle: StringBuilder,
+    rows: usize,
+}
+
+fn floats(n: usize) -> Vec<Float64Builder> {
+    (0..n).map(|_| Float64Builder::new()).collect()
+}
+
+impl OutputBuilder {
+    pub fn new(day: i32) -> Self {
+        Self {
+            day,
+            uuid: StringBuilder::new(),
+            data_source: StringBuilder::new(),
+            namespace: StringBuilder::new(),
+            node: StringBuilder::new(),
+            resource_id: StringBuilder::new(),
+            pod_labels: StringBuilder::new(),
+            pod: floats(8),
+            capacity: floats(6),
+            pvc: StringBuilder::new(),
+            pv: StringBuilder::new(),
+            storageclass: StringBuilder::new(),
+            volume_labels: StringBuilder::new(),
+            all_labels: StringBuilder::new(),
+            storage: floats(4),
+            infrastructure_usage_cost: StringBuilder::new(),
+            cost_category_id: Int64Builder::new(),
+            csi_volume_handle: StringBuilder::new(),
+            rows: 0,
+        }
+    }
+
+    pub fn push(&mut self, r: &SummaryRow) {
+        let mut buf = uuid::Uuid::encode_buffer();
+        self.uuid
+            .append_value(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf));
+        self.data_source.append_value(r.data_source);
+        self.namespace.append_option(r.namespace);
+        self.node.append_option(r.node);
+        self.resource_id.append_option(r.resource_id);
+        self.pod_labels.append_option(r.pod_labels);
+        for (b, v) in self.pod.iter_mut().zip(r.pod) {
+            b.append_option(v);
+        }
+        for (b, v) in self.capacity.iter_mut().zip(r.capacity) {
+            b.append_option(v);
+        }
+        self.pvc.append_option(r.persistentvolumeclaim);
+        self.pv.append_option(r.persistentvolume);
+        self.storageclass.append_option(r.storageclass);
+        self.volume_labels.append_option(r.volume_labels);
+        self.all_labels.append_value(r.all_labels);
+        for (b, v) in self.storage.iter_mut().zip(r.storage) {
+            b.append_option(v);
+        }
+        self.infrastructure_usage_cost.append_option(
+            r.infrastructure_usage_cost
+                .then_some(INFRASTRUCTURE_USAGE_COST),
+        );
+        self.cost_category_id.append_option(r.cost_category_id);
+        self.csi_volume_handle.append_option(r.csi_volume_handle);
+        self.rows += 1;
+    }
+
+    pub fn finish(mut self, run: &RunConstants) -> Result<RecordBatch> {
+        let n = self.rows;
+        let s = |name: &str| Field::new(name, DataType::Utf8, true);
+        let f = |name: &str| Field::new(name, DataType::Float64, true);
+        let mut fields: Vec<Field> = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        let constant_str = |v: Option<&str>| -> ArrayRef {
+            let mut b = StringBuilder::with_capacity(n, n * v.map_or(0, str::len));
+            for _ in 0..n {
+                b.append_option(v);
+            }
+            Arc::new(b.finish())
+        };
+        let cluster_id = constant_str(Some(&run.cluster_id));
+        let cluster_alias = constant_str(run.cluster_alias.as_deref());
+        let source_uuid = constant_str(Some(&run.source_uuid));
+        let mut dates = Date32Builder::with_capacity(n);
+        dates.append_value_n(self.day, n);
+        let dates: ArrayRef = Arc::new(dates.finish());
+        let mut period = Int64Builder::with_capacity(n);
+        period.append_value_n(run.report_period_id, n);
+
+        let mut add = |field: Field, array: ArrayRef| {
+            fields.push(field);
+            columns.push(array);
+        };
+        add(s("uuid"), Arc::new(self.uuid.finish()));
+        add(
+            Field::new("report_period_id", DataType::Int64, true),
+            Arc::new(period.finish()),
+        );
+        add(s("cluster_id"), cluster_id);
+        add(s("cluster_alias"), cluster_alias);
+        add(s("data_source"), Arc::new(self.data_source.finish()));
+        add(
+            Field::new("usage_start", DataType::Date32, true),
+            dates.clone(),
+        );
+        add(Field::new("usage_end", DataType::Date32, true), dates);
+        add(s("namespace"), Arc::new(self.namespace.finish()));
+        add(s("node"), Arc::new(self.node.finish()));
+        add(s("resource_id"), Arc::new(self.resource_id.finish()));
+        add(s("pod_labels"), Arc::new(self.pod_labels.finish()));
+        for (name, b) in POD_COLUMNS.iter().zip(self.pod.iter_mut()) {
+            add(f(name), Arc::new(b.finish()));
+        }
+        for (name, b) in CAPACITY_COLUMNS.iter().zip(self.capacity.iter_mut()) {
+            add(f(name), Arc::new(b.finish()));
+        }
+        add(s("persistentvolumeclaim"), Arc::new(self.pvc.finish()));
+        add(s("persistentvolume"), Arc::new(self.pv.finish()));
+        add(s("storageclass"), Arc::new(self.storageclass.finish()));
+        add(s("volume_labels"), Arc::new(self.volume_labels.finish()));
+        add(s("all_labels"), Arc::new(self.all_labels.finish()));
+        for (name, b) in STORAGE_COLUMNS.iter().zip(self.storage.iter_mut()) {
+            add(f(name), Arc::new(b.finish()));
+        }
+        add(s("source_uuid"), source_uuid);
+        add(
+            s("infrastructure_usage_cost"),
+            Arc::new(self.infrastructure_usage_cost.finish()),
+        );
+        add(
+            Field::new("cost_category_id", DataType::Int64, true),
+            Arc::new(self.cost_category_id.finish()),
+        );
+        add(
+            s("csi_volume_handle"),
+            Arc::new(self.csi_volume_handle.finish()),
+        );
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
+    }
+}

@@ -1,0 +1,210 @@
+//! Pod rows: koku's daily pod rows (per namespace, node, pod and raw labels), then the summary
+//! groups per (namespace, node, merged labels) with their sums and maxima.
+
+use rustc_hash::FxHashMap;
+
+use crate::capacity::{DayCapacity, Max, Sum};
+use crate::intern::{Interner, StrId, NULL};
+use crate::labels::{LabelSets, ObjectLabels, SetId};
+
+pub const GIB: f64 = 1.0 / 1_073_741_824.0;
+
+/// Input metric order within [`DailyPod::sums`].
+pub const USAGE_CPU: usize = 0;
+pub const REQUEST_CPU: usize = 1;
+pub const LIMIT_CPU: usize = 2;
+pub const USAGE_MEM: usize = 3;
+pub const REQUEST_MEM: usize = 4;
+pub const LIMIT_MEM: usize = 5;
+
+/// One row of koku's daily pod tree: the hourly rows of a (namespace, node, pod, raw labels).
+pub struct DailyPod {
+    pub namespace: StrId,
+    pub node: StrId,
+    pub pod: StrId,
+    pub labels: SetId,
+    pub resource_id: StrId,
+    pub sums: [Sum; 6],
+    /// Σ effective usage over rows that carry it, cpu and memory.
+    pub effective: [Sum; 2],
+    /// Σ usage and Σ request over rows without effective usage: cpu usage, cpu request, memory usage, memory request.
+    pub fallback: [Sum; 4],
+    pub capacity_cores: Max,
+    pub capacity_memory_bytes: Max,
+}
+
+/// One hourly pod row's values, in the order of [`DailyPod::sums`] then effective cpu/memory.
+pub struct PodValues {
+    pub metrics: [Option<f64>; 6],
+    pub effective: [Option<f64>; 2],
+    pub capacity_cores: Option<f64>,
+    pub capacity_memory_bytes: Option<f64>,
+}
+
+fn greatest(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    // Trino's greatest is NULL when an argument is NULL.
+    Some(a?.max(b?))
+}
+
+fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (None, None) => None,
+        _ => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+    }
+}
+
+impl DailyPod {
+    /// `coalesce(Σ effective, greatest(Σ usage, Σ request))` of this daily row, cpu or memory.
+    fn effective(&self, which: usize) -> Option<f64> {
+        let fb = greatest(
+            self.fallback[2 * which].get(),
+            self.fallback[2 * which + 1].get(),
+        );
+        add(self.effective[which].get(), fb)
+    }
+}
+
+#[derive(Default)]
+pub struct DailyPods {
+    index: FxHashMap<(StrId, StrId, StrId, StrId), u32>,
+    pub rows: Vec<DailyPod>,
+}
+
+impl DailyPods {
+    /// Add one hourly row to its daily row. `raw_labels` keys the row; `labels` is its filtered set.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        strings: &Interner,
+        namespace: StrId,
+        node: StrId,
+        pod: StrId,
+        raw_labels: StrId,
+        labels: SetId,
+        resource_id: StrId,
+        v: &PodValues,
+    ) {
+        let rows = &mut self.rows;
+        let idx = *self
+            .index
+            .entry((namespace, node, pod, raw_labels))
+            .or_insert_with(|| {
+                rows.push(DailyPod {
+                    namespace,
+                    node,
+                    pod,
+                    labels,
+                    resource_id: NULL,
+                    sums: Default::default(),
+                    effective: Default::default(),
+                    fallback: Default::default(),
+                    capacity_cores: Max::default(),
+                    capacity_memory_bytes: Max::default(),
+                });
+                (rows.len() - 1) as u32
+            });
+        let row = &mut rows[idx as usize];
+        row.resource_id = strings.max(row.resource_id, resource_id);
+        for (s, m) in row.sums.iter_mut().zip(v.metrics) {
+            s.add(m);
+        }
+        for which in 0..2 {
+            match v.effective[which] {
+                Some(e) => row.effective[which].add(Some(e)),
+                None => {
+                    let (u, r) = if which == 0 {
+                        (USAGE_CPU, REQUEST_CPU)
+                    } else {
+                        (USAGE_MEM, REQUEST_MEM)
+                    };
+                    row.fallback[2 * which].add(Some(v.metrics[u].unwrap_or(0.0)));
+                    row.fallback[2 * which + 1].add(Some(v.metrics[r].unwrap_or(0.0)));
+                }
+            }
+        }
+        row.capacity_cores.add(v.capacity_cores);
+        row.capacity_memory_bytes.add(v.capacity_memory_bytes);
+    }
+}
+
+/// A summary pod row before unit conversion.
+pub struct PodGroup {
+    pub namespace: StrId,
+    pub node: StrId,
+    pub labels: SetId,
+    pub resource_id: StrId,
+    /// usage, request, effective, limit for cpu then memory (core-seconds, byte-seconds).
+    pub sums: [Sum; 8],
+    pub capacity_cores: Max,
+    pub capacity_memory_bytes: Max,
+    pub cost_category_id: Option<i64>,
+}
+
+/// Join each daily row (node != '') to its node's and namespace's label sets and group by
+/// (namespace, node, merged labels). `multiplicity(ns)` repeats a row once per matching cost
+/// pattern, as koku's LEFT JOIN does; `category(ns)` is the max matching id.
+pub fn pod_groups(
+    daily: &DailyPods,
+    strings: &Interner,
+    labels: &mut LabelSets,
+    node_labels: &ObjectLabels,
+    namespace_labels: &ObjectLabels,
+    mut category: impl FnMut(StrId) -> (Option<i64>, f64),
+) -> Vec<PodGroup> {
+    let mut index: FxHashMap<(StrId, StrId, SetId), usize> = FxHashMap::default();
+    let mut groups: Vec<PodGroup> = Vec::new();
+    for d in &daily.rows {
+        if d.node == NULL || strings.get(d.node) == Some("") {
+            continue;
+        }
+        let (category_id, times) = category(d.namespace);
+        let values: [Option<f64>; 8] = [
+            d.sums[USAGE_CPU].get(),
+            d.sums[REQUEST_CPU].get(),
+            d.effective(0),
+            d.sums[LIMIT_CPU].get(),
+            d.sums[USAGE_MEM].get(),
+            d.sums[REQUEST_MEM].get(),
+            d.effective(1),
+            d.sums[LIMIT_MEM].get(),
+        ];
+        for &node_set in node_labels.sets_of(d.node) {
+            for &ns_set in namespace_labels.sets_of(d.namespace) {
+                let node_ns = labels.merge(node_set, ns_set);
+                let merged = labels.merge(node_ns, d.labels);
+                let gi = *index
+                    .entry((d.namespace, d.node, merged))
+                    .or_insert_with(|| {
+                        groups.push(PodGroup {
+                            namespace: d.namespace,
+                            node: d.node,
+                            labels: merged,
+                            resource_id: NULL,
+                            sums: Default::default(),
+                            capacity_cores: Max::default(),
+                            capacity_memory_bytes: Max::default(),
+                            cost_category_id: category_id,
+                        });
+                        groups.len() - 1
+                    });
+                let g = &mut groups[gi];
+                g.resource_id = strings.max(g.resource_id, d.resource_id);
+                for (s, v) in g.sums.iter_mut().zip(values) {
+                    s.add(v.map(|v| v * times));
+                }
+                g.capacity_cores.merge(d.capacity_cores);
+                g.capacity_memory_bytes.merge(d.capacity_memory_bytes);
+            }
+        }
+    }
+    groups
+}
+
+/// The node's day capacity in hours and GiB-hours: (cpu core-hours, memory GiB-hours).
+pub fn capacity_hours(c: &DayCapacity) -> (Option<f64>, Option<f64>) {
+    (
+        c.cpu_core_seconds.map(|v| v / 3600.0),
+        c.memory_byte_seconds.map(|v| v / 3600.0 * GIB),
+    )
+}
