@@ -263,7 +263,7 @@ class ChildRun:
 
 
 def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeout: float = 3600) -> ChildRun:
-    """Run ``system`` on ``info`` in a new Python process; peak RSS from the child's rusage (wait4)."""
+    """Run ``system`` on ``info`` in a new Python process and take its peak RSS (VmHWM at exit)."""
     with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
         pickle.dump(info, fh)
         info_path = fh.name
@@ -292,7 +292,10 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
     finally:
         for p in (info_path, out_path):
             Path(p).unlink(missing_ok=True)
-    return ChildRun(system, result["seconds"], usage.ru_maxrss / 1024.0, result["rows"])
+    # VmHWM of the child's own address space; wait4's ru_maxrss would also count the parent's
+    # resident pages copied at fork (the maximum is kept across exec), so it serves as a fallback only.
+    peak_kb = result.get("vmhwm_kb") or usage.ru_maxrss
+    return ChildRun(system, result["seconds"], peak_kb / 1024.0, result["rows"])
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------------------

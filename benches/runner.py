@@ -1,4 +1,4 @@
-"""Child process of benchlib.run_child: run one system once and write {seconds, rows} as JSON.
+"""Child process of benchlib.run_child: run one system once; write {seconds, rows, vmhwm_kb} as JSON.
 
 Usage: python benches/runner.py SYSTEM INFO_PICKLE OUT_JSON [PG_URL]
 """
@@ -16,6 +16,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
 
+def _vmhwm_kb() -> int:
+    """This process's peak RSS (VmHWM). Unlike ru_maxrss it starts at exec, not at the parent's fork."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
 def main(argv: list[str]) -> int:
     system, info_path, out_path = argv[:3]
     with open(info_path, "rb") as fh:
@@ -26,7 +34,7 @@ def main(argv: list[str]) -> int:
     else:
         rows = benchlib.SYSTEMS[system](info)
     seconds = time.perf_counter() - start
-    Path(out_path).write_text(json.dumps({"seconds": seconds, "rows": rows}))
+    Path(out_path).write_text(json.dumps({"seconds": seconds, "rows": rows, "vmhwm_kb": _vmhwm_kb()}))
     return 0
 
 

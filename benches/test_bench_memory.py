@@ -1,4 +1,4 @@
-"""Peak RSS of the whole process: each system run once in a fresh Python process (wait4's ru_maxrss).
+"""Peak RSS of the whole process: each system run once in a fresh Python process (VmHWM).
 
 Sizes: OCPAGG_BENCH_MEMORY_SIZES (default 10M and 50M). Each size is a cluster-month (the per-day
 size grows with it) and, for sizes above the smallest, also the smallest size's cluster over more months
