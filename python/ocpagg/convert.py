@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import gzip
 import hashlib
 import io
@@ -53,7 +54,8 @@ __all__ = [
     "run_convert",
 ]
 
-DEFAULT_BLOCK_BYTES = 16 << 20
+DEFAULT_BLOCK_BYTES = 2 << 20
+FLUSH_ROWS = 65_536  # hourly rows buffered before a write (and a Parquet row group)
 THRESHOLD = 1e18
 UTC_SUFFIX = " +0000 UTC"
 TIMESTAMP_COLUMNS = ("report_period_start", "report_period_end", "interval_start", "interval_end")
@@ -423,6 +425,7 @@ def _labels_dict(text: str) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def labels_to_json(text: str) -> str:
     """An operator label string as koku's JSON object text (``{}`` when empty)."""
     return json.dumps(_labels_dict(text))
@@ -654,41 +657,60 @@ def convert_batch(report_type: str, batch: pa.RecordBatch | pa.Table) -> tuple[p
     return table, dropped
 
 
-def daily_table(report_type: str, hourly: pa.Table) -> pa.Table:
-    """koku's daily pre-aggregation of hourly rows (group keys + day; sum/max per column)."""
+def partial_daily(report_type: str, rows: pa.Table) -> pa.Table:
+    """Group rows (hourly, or earlier partial results) by koku's keys and day; sum/max per column.
+
+    The result has the same column names, so partial results of one day can be concatenated and
+    grouped again: sums of sums and maxima of maxima give koku's daily rows with memory bounded by
+    the number of groups. NaN is skipped like NULL (as pandas does); NULL stays NULL until
+    :func:`finish_daily`.
+    """
     spec = REPORT_DEFS[report_type]
-    names = hourly.column_names
+    names = rows.column_names
     keys = [k for k in spec.group_by if k in names]
-    day = pc.floor_temporal(hourly["interval_start"], unit="day")
-    work = hourly.select(keys).append_column("interval_start", day)
     aggs = [(c, how) for c, how in spec.agg if c in names]
+    work = rows.select(keys).append_column(
+        "interval_start", pc.floor_temporal(rows["interval_start"], unit="day")
+    )
     for col, _ in aggs:
-        values = hourly[col]
+        values = rows[col]
         if pa.types.is_floating(values.type):
-            # pandas skips NaN like NULL; Arrow would propagate it.
             values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
         work = work.append_column(f"__v_{col}", values)
     grouped = work.group_by(keys + ["interval_start"], use_threads=False).aggregate(
         [(f"__v_{col}", how) for col, how in aggs]
     )
-    out_cols = keys + ["interval_start"]
-    arrays = [grouped[c] for c in out_cols]
-    out_names = list(out_cols)
-    for col, how in aggs:
-        values = grouped[f"__v_{col}_{how}"]
-        if pa.types.is_floating(values.type):
+    arrays = [grouped[c] for c in keys + ["interval_start"]]
+    arrays += [grouped[f"__v_{col}_{how}"] for col, how in aggs]
+    return pa.Table.from_arrays(arrays, names=keys + ["interval_start"] + [col for col, _ in aggs])
+
+
+def finish_daily(report_type: str, grouped: pa.Table) -> pa.Table:
+    """koku's daily file from grouped rows: pandas' empty-group values, new columns, sorted."""
+    spec = REPORT_DEFS[report_type]
+    how_of = dict(spec.agg)
+    keys = [k for k in spec.group_by if k in grouped.column_names] + ["interval_start"]
+    arrays, names = [], []
+    for name in grouped.column_names:
+        values = grouped[name]
+        if name in how_of and pa.types.is_floating(values.type):
             # pandas: an all-missing group sums to 0.0 and has NaN as max.
-            values = pc.fill_null(values, 0.0 if how == "sum" else float("nan"))
+            values = pc.fill_null(values, 0.0 if how_of[name] == "sum" else float("nan"))
         arrays.append(values)
-        out_names.append(col)
+        names.append(name)
     for col, typ in spec.new_required:
-        if col not in out_names:
+        if col not in names:
             arrays.append(pa.nulls(grouped.num_rows, typ))
-            out_names.append(col)
-    result = pa.Table.from_arrays(arrays, names=out_names)
+            names.append(col)
+    result = pa.Table.from_arrays(arrays, names=names)
     if result.num_rows:
-        result = result.sort_by([(k, "ascending") for k in out_cols])
+        result = result.sort_by([(k, "ascending") for k in keys])
     return result
+
+
+def daily_table(report_type: str, hourly: pa.Table) -> pa.Table:
+    """koku's daily pre-aggregation of hourly rows (group keys + day; sum/max per column)."""
+    return finish_daily(report_type, partial_daily(report_type, hourly))
 
 
 # ---------------------------------------------------------------------------
@@ -850,23 +872,39 @@ def _line_of_bad_width(item: _CsvInput, width: int) -> tuple[int | None, int | N
 
 
 class _DayWriters:
-    """Hourly Parquet writers of one CSV, one file per day, with bounded buffering."""
+    """Hourly Parquet files of one CSV: per day, one file per flush of at most ~FLUSH_ROWS rows.
+
+    Like koku's ``{name}_{i}.parquet`` chunk files. No writer stays open, so memory does not grow
+    with the number of days a CSV holds; each day keeps only its partial daily aggregate.
+    """
 
     def __init__(self, root: Path, account: str, source_uuid: str, report_type: str, tag: str, rows: int):
         self.root, self.account, self.source_uuid = root, account, source_uuid
         self.report_type, self.tag, self.flush_rows = report_type, tag, rows
         self.buffers: dict[date, list[pa.Table]] = {}
         self.buffered = 0
-        self.writers: dict[date, pq.ParquetWriter] = {}
-        self.paths: dict[date, Path] = {}
+        self.paths: dict[date, list[Path]] = {}
+        self.partials: dict[date, list[pa.Table]] = {}
         self.schema: pa.Schema | None = None
 
-    def path(self, day: date, *, daily: bool) -> Path:
-        folder = month_dir(
-            str(self.root), self.account, self.report_type, self.source_uuid, day.year, day.month, daily=daily
+    def folder(self, day: date, *, daily: bool) -> Path:
+        return Path(
+            month_dir(
+                str(self.root),
+                self.account,
+                self.report_type,
+                self.source_uuid,
+                day.year,
+                day.month,
+                daily=daily,
+            )
         )
-        suffix = "_daily_0" if daily else "_0"
-        return Path(folder) / f"{self.report_type}.{day.isoformat()}.{self.tag}{suffix}.parquet"
+
+    def stem(self, day: date) -> str:
+        return f"{self.report_type}.{day.isoformat()}.{self.tag}"
+
+    def daily_path(self, day: date) -> Path:
+        return self.folder(day, daily=True) / f"{self.stem(day)}_daily_0.parquet"
 
     def add(self, table: pa.Table) -> None:
         if not table.num_rows:
@@ -885,25 +923,41 @@ class _DayWriters:
 
     def flush(self) -> None:
         for day, parts in sorted(self.buffers.items()):
-            writer = self.writers.get(day)
-            if writer is None:
-                path = self.path(day, daily=False)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                writer = pq.ParquetWriter(path, self.schema)
-                self.writers[day], self.paths[day] = writer, path
-            writer.write_table(pa.concat_tables(parts))
+            paths = self.paths.get(day)
+            if paths is None:
+                # a rerun of the same CSV replaces what it wrote before
+                folder = self.folder(day, daily=False)
+                folder.mkdir(parents=True, exist_ok=True)
+                for stale in folder.glob(f"{self.stem(day)}_*.parquet"):
+                    stale.unlink()
+                self.daily_path(day).unlink(missing_ok=True)
+                paths = self.paths[day] = []
+            rows = pa.concat_tables(parts)
+            path = self.folder(day, daily=False) / f"{self.stem(day)}_{len(paths)}.parquet"
+            pq.write_table(rows, path)
+            paths.append(path)
+            partials = self.partials.setdefault(day, [])
+            partials.append(partial_daily(self.report_type, rows))
+            if len(partials) >= 8:
+                partials[:] = [partial_daily(self.report_type, pa.concat_tables(partials))]
         self.buffers.clear()
         self.buffered = 0
 
-    def close(self) -> None:
-        self.flush()
-        for writer in self.writers.values():
-            writer.close()
+    def daily(self, day: date) -> pa.Table:
+        """koku's daily rows of a day written so far."""
+        partials = self.partials[day]
+        grouped = (
+            partials[0] if len(partials) == 1 else partial_daily(self.report_type, pa.concat_tables(partials))
+        )
+        return finish_daily(self.report_type, grouped)
+
+    def written(self) -> list[Path]:
+        return [p for paths in self.paths.values() for p in paths]
 
 
 def _convert_one(
-    item: _CsvInput, root: Path, account: str, source_uuid: str, block_bytes: int
-) -> ConvertedFile | None:
+    item: _CsvInput, root: Path, account: str, source_uuid: str, block_bytes: int, flush_rows: int
+) -> ConvertedFile:
     header = _read_header(item)
     if len(set(header)) != len(header):
         raise ConvertError(f"{item.label}: duplicate column names in the CSV header")
@@ -938,9 +992,7 @@ def _convert_one(
         )
     except pa.ArrowInvalid as err:
         raise parse_error(err) from err
-    writers = _DayWriters(
-        root, account, source_uuid, report_type, item.tag, rows=max(block_bytes // 64, 50_000)
-    )
+    writers = _DayWriters(root, account, source_uuid, report_type, item.tag, rows=flush_rows)
     offset = 0
     try:
         while True:
@@ -961,21 +1013,19 @@ def _convert_one(
             result.rows_read += batch.num_rows
             result.rows_dropped += dropped
             writers.add(table)
+        writers.flush()
     except BaseException:
-        writers.close()
-        for path in writers.paths.values():  # a failed CSV leaves no partial day files behind
+        for path in writers.written():  # a failed CSV leaves no partial day files behind
             path.unlink(missing_ok=True)
         raise
-    writers.close()
     if result.rows_dropped:
         LOG.warning("%s: dropped %d rows over koku's thresholds", item.label, result.rows_dropped)
-    for day, path in sorted(writers.paths.items()):
+    for day, paths in sorted(writers.paths.items()):
         result.days.add(day)
-        result.hourly_files.append(path)
-        daily = daily_table(report_type, pq.read_table(path))
-        daily_path = writers.path(day, daily=True)
+        result.hourly_files.extend(paths)
+        daily_path = writers.daily_path(day)
         daily_path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(daily, daily_path)
+        pq.write_table(writers.daily(day), daily_path)
         result.daily_files.append(daily_path)
     return result
 
@@ -987,12 +1037,14 @@ def convert(
     schema: str,
     source_uuid: str,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    flush_rows: int = FLUSH_ROWS,
 ) -> ConvertResult:
     """Convert operator CSV reports (files, directories, ``.tar.gz`` payloads) to koku's layout.
 
     Writes ``{output}/data/parquet/{account}/OCP/{type}/source={uuid}/year=/month=/`` (hourly)
     and the same under ``data/parquet/daily/`` (koku's daily pre-aggregation), one file per
-    input CSV and day. Rerunning with the same inputs rewrites the same files.
+    input CSV and day (hourly rows in files of about ``flush_rows`` rows, read in blocks of
+    ``block_bytes``). Rerunning with the same inputs replaces the files it wrote before.
     """
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
@@ -1005,9 +1057,8 @@ def convert(
             raise ConvertError("no CSV report found in the inputs")
         for item in items:
             LOG.info("converting %s", item.label)
-            converted = _convert_one(item, root, account, str(source_uuid), block_bytes)
-            if converted is not None:
-                result.files.append(converted)
+            converted = _convert_one(item, root, account, str(source_uuid), block_bytes, flush_rows)
+            result.files.append(converted)
     finally:
         while _TMP_DIRS:
             _TMP_DIRS.pop().cleanup()
