@@ -938,7 +938,7 @@ class _DayWriters:
             paths.append(path)
             partials = self.partials.setdefault(day, [])
             partials.append(partial_daily(self.report_type, rows))
-            if len(partials) >= 8:
+            if len(partials) >= 4:
                 partials[:] = [partial_daily(self.report_type, pa.concat_tables(partials))]
         self.buffers.clear()
         self.buffered = 0
@@ -1091,7 +1091,7 @@ def run_convert(args: argparse.Namespace) -> int:
     try:
         result = convert(args.inputs, args.output, schema=args.schema, source_uuid=args.source)
     except (ConvertError, OSError) as err:
-        sys.stderr.write(f"ocpagg convert: {err}\n")
+        sys.stderr.write(f"ocpagg: error: {err}\n")
         return 1
     LOG.info(
         "converted %d files, %d rows (%d dropped) into %s",
