@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ocpagg.convert import ConvertResult, convert
+from ocpagg.convert import ConvertedFile, ConvertResult, convert
 
 NISE_DIR = Path(__file__).parent / "nise"
 NISE_YAMLS = tuple(sorted(p.name for p in NISE_DIR.glob("*.yaml")))
@@ -69,6 +69,7 @@ class NiseRoot:
     csv_dir: Path | None = None
     node_roles: tuple[tuple[str, str, str], ...] = ()  # (node, resource_id, role) from the node labels
     days: tuple[date, ...] = field(default=())
+    files: tuple[ConvertedFile, ...] = field(default=())  # what each nise CSV became
 
 
 def run_nise(yaml_path: Path, out_dir: Path, *, cluster_id: str, seed: int = NISE_SEED) -> list[Path]:
@@ -147,6 +148,7 @@ def make_nise_root(
         csv_dir=base / "csv",
         node_roles=node_roles_from_yaml(yaml_path),
         days=tuple(days),
+        files=tuple(result.files),
     )
     _CACHE[key] = made
     return made

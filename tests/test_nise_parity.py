@@ -29,6 +29,8 @@ ENABLED_KEYS = (
     "openshift_io_cluster_monitoring",
     "owner",
     "a_b",
+    "color",
+    "version",
 )
 COST_CATEGORIES = (
     ("openshift-%", 1),
@@ -104,3 +106,25 @@ def test_month_end_range_spans_two_months(nise_root_factory) -> None:  # noqa: F
         if r["persistentvolume"] == "pv-shared-nfs" and r["node"] is not None and r["usage_start"] == days[0]
     ]
     assert {r["node"] for r in shared} == {"worker-0", "worker-1"}
+
+
+def test_mid_day_label_change_fans_out(nise_root_factory) -> None:  # noqa: F811
+    made = nise_root_factory("label_change.yaml")
+    actual = ocpagg.summarize_table(str(made.root), **_run_args(made))
+    rows = [r for r in actual.to_pylist() if r["namespace"] == "orders" and r["data_source"] == "Pod"]
+
+    def label_sets(day: str) -> set[tuple]:
+        return {
+            tuple(sorted(json.loads(r["pod_labels"]).items()))
+            for r in rows
+            if r["usage_start"].isoformat() == day and "vm_kubevirt_io_name" not in r["pod_labels"]
+        }
+
+    assert len(label_sets("2027-03-20")) == 1
+    # node colour x namespace owner x pod version: every pod row joins every label set of the day
+    changed = label_sets("2027-03-21")
+    assert len(changed) == 8
+    assert {dict(s)["color"] for s in changed} == {"blue", "green"}
+    assert {dict(s)["owner"] for s in changed} == {"team-a", "team-b"}
+    assert {dict(s)["version"] for s in changed} == {"v1", "v2"}
+    assert len(label_sets("2027-03-22")) == 1
