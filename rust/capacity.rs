@@ -50,10 +50,17 @@ impl Sum {
     }
 }
 
-/// Hourly maxima of node_capacity_cpu_core_seconds and node_capacity_memory_byte_seconds.
+/// Hourly maxima of node_capacity_cpu_core_seconds and node_capacity_memory_byte_seconds,
+/// per node (dense by string id) a short list of (interval_start, maxima) with a last-hit hint.
 #[derive(Default)]
 pub struct HourlyCapacity {
-    hours: FxHashMap<(i64, StrId), [Max; 2]>,
+    nodes: Vec<NodeHours>,
+}
+
+#[derive(Default, Clone)]
+struct NodeHours {
+    last: usize,
+    hours: Vec<(i64, [Max; 2])>,
 }
 
 /// A node's capacity of the day, in core-seconds and byte-seconds.
@@ -72,7 +79,23 @@ impl HourlyCapacity {
         cpu: Option<f64>,
         memory: Option<f64>,
     ) {
-        let m = self.hours.entry((interval_start, node)).or_default();
+        let n = node as usize;
+        if n >= self.nodes.len() {
+            self.nodes.resize(n + 1, NodeHours::default());
+        }
+        let h = &mut self.nodes[n];
+        let at = match h.hours.get(h.last) {
+            Some((t, _)) if *t == interval_start => h.last,
+            _ => match h.hours.iter().position(|(t, _)| *t == interval_start) {
+                Some(at) => at,
+                None => {
+                    h.hours.push((interval_start, [Max::default(); 2]));
+                    h.hours.len() - 1
+                }
+            },
+        };
+        h.last = at;
+        let m = &mut h.hours[at].1;
         m[0].add(cpu);
         m[1].add(memory);
     }
@@ -80,10 +103,12 @@ impl HourlyCapacity {
     /// Per node the sum of its hourly maxima, and the cluster's sum over nodes.
     pub fn daily(&self) -> (FxHashMap<StrId, DayCapacity>, DayCapacity) {
         let mut nodes: FxHashMap<StrId, (Sum, Sum)> = FxHashMap::default();
-        for (&(_, node), m) in &self.hours {
-            let e = nodes.entry(node).or_default();
-            e.0.add(m[0].get());
-            e.1.add(m[1].get());
+        for (node, h) in self.nodes.iter().enumerate() {
+            for (_, m) in &h.hours {
+                let e = nodes.entry(node as StrId).or_default();
+                e.0.add(m[0].get());
+                e.1.add(m[1].get());
+            }
         }
         let (mut cpu, mut mem) = (Sum::default(), Sum::default());
         let per_node = nodes

@@ -9,7 +9,7 @@ use crate::capacity::HourlyCapacity;
 use crate::config::Config;
 use crate::cost_category::CategoryMatch;
 use crate::error::{KernelError, Result};
-use crate::input::{day_of_ms, floats, string_ids, timestamps};
+use crate::input::{day_of_ms, floats, timestamps, StringReader};
 use crate::intern::{Interner, StrId};
 use crate::labels::{LabelSets, ObjectLabels, EMPTY_SET};
 use crate::output::{OutputBuilder, RunConstants, SummaryRow};
@@ -28,23 +28,27 @@ pub struct DayState {
     pods: DailyPods,
     storage: StorageDay,
     categories: FxHashMap<StrId, CategoryMatch>,
+    reader: StringReader,
+    scratch: Scratch,
     finished: bool,
 }
 
-/// Rows of the batch whose interval_start falls on `day`.
-fn rows_of_day(batch: &RecordBatch, day: i32) -> Result<(Vec<i64>, Vec<usize>)> {
+/// Buffers reused from batch to batch: the rows of the day and each string column's ids.
+#[derive(Default)]
+struct Scratch {
+    rows: Vec<(usize, i64)>,
+    ids: [Vec<StrId>; 8],
+}
+
+/// Fill `rows` with the rows of the batch whose interval_start falls on `day`, with their timestamps.
+fn rows_of_day(batch: &RecordBatch, day: i32, rows: &mut Vec<(usize, i64)>) -> Result<()> {
     let ts = timestamps(batch, "interval_start")?;
-    let mut stamps = Vec::with_capacity(ts.len());
-    let mut rows = Vec::with_capacity(ts.len());
-    for (i, t) in ts.into_iter().enumerate() {
-        if let Some(t) = t {
-            if day_of_ms(t) == day {
-                stamps.push(t);
-                rows.push(i);
-            }
-        }
-    }
-    Ok((stamps, rows))
+    rows.clear();
+    rows.extend(
+        (0..batch.num_rows())
+            .filter_map(|i| ts.get(i).filter(|&t| day_of_ms(t) == day).map(|t| (i, t))),
+    );
+    Ok(())
 }
 
 impl DayState {
@@ -60,6 +64,8 @@ impl DayState {
             pods: DailyPods::default(),
             storage: StorageDay::default(),
             categories: FxHashMap::default(),
+            reader: StringReader::default(),
+            scratch: Scratch::default(),
             finished: false,
         }
     }
@@ -74,13 +80,25 @@ impl DayState {
 
     pub fn push_pod_usage(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_open()?;
-        let (stamps, rows) = rows_of_day(batch, self.day)?;
-        let s = &mut self.strings;
-        let namespace = string_ids(batch, "namespace", s)?;
-        let node = string_ids(batch, "node", s)?;
-        let pod = string_ids(batch, "pod", s)?;
-        let resource_id = string_ids(batch, "resource_id", s)?;
-        let raw_labels = string_ids(batch, "pod_labels", s)?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.push_pod_rows(batch, &mut scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    fn push_pod_rows(&mut self, batch: &RecordBatch, scratch: &mut Scratch) -> Result<()> {
+        rows_of_day(batch, self.day, &mut scratch.rows)?;
+        let [namespace, node, pod, resource_id, raw_labels, ..] = &mut scratch.ids;
+        for (name, out) in [
+            ("namespace", &mut *namespace),
+            ("node", &mut *node),
+            ("pod", &mut *pod),
+            ("resource_id", &mut *resource_id),
+            ("pod_labels", &mut *raw_labels),
+        ] {
+            self.reader.read(batch, name, &mut self.strings, out)?;
+        }
+        let rows = &scratch.rows;
         let metric_names = [
             "pod_usage_cpu_core_seconds",
             "pod_request_cpu_core_seconds",
@@ -99,7 +117,7 @@ impl DayState {
         let cap_cpu_s = floats(batch, "node_capacity_cpu_core_seconds")?;
         let cap_mem = floats(batch, "node_capacity_memory_bytes")?;
         let cap_mem_s = floats(batch, "node_capacity_memory_byte_seconds")?;
-        for (&t, &i) in stamps.iter().zip(&rows) {
+        for &(i, t) in rows {
             let set = self.labels.filtered(
                 raw_labels[i],
                 &self.strings,
@@ -137,22 +155,34 @@ impl DayState {
 
     pub fn push_storage_usage(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_open()?;
-        let (_, rows) = rows_of_day(batch, self.day)?;
-        let s = &mut self.strings;
-        let namespace = string_ids(batch, "namespace", s)?;
-        let pod = string_ids(batch, "pod", s)?;
-        let pvc = string_ids(batch, "persistentvolumeclaim", s)?;
-        let pv = string_ids(batch, "persistentvolume", s)?;
-        let storageclass = string_ids(batch, "storageclass", s)?;
-        let csi = string_ids(batch, "csi_volume_handle", s)?;
-        let pv_labels = string_ids(batch, "persistentvolume_labels", s)?;
-        let pvc_labels = string_ids(batch, "persistentvolumeclaim_labels", s)?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.push_storage_rows(batch, &mut scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    fn push_storage_rows(&mut self, batch: &RecordBatch, scratch: &mut Scratch) -> Result<()> {
+        rows_of_day(batch, self.day, &mut scratch.rows)?;
+        let [namespace, pod, pvc, pv, storageclass, csi, pv_labels, pvc_labels] = &mut scratch.ids;
+        for (name, out) in [
+            ("namespace", &mut *namespace),
+            ("pod", &mut *pod),
+            ("persistentvolumeclaim", &mut *pvc),
+            ("persistentvolume", &mut *pv),
+            ("storageclass", &mut *storageclass),
+            ("csi_volume_handle", &mut *csi),
+            ("persistentvolume_labels", &mut *pv_labels),
+            ("persistentvolumeclaim_labels", &mut *pvc_labels),
+        ] {
+            self.reader.read(batch, name, &mut self.strings, out)?;
+        }
+        let rows = &scratch.rows;
         let capacity = floats(batch, "persistentvolumeclaim_capacity_bytes")?;
         let cap_s = floats(batch, "persistentvolumeclaim_capacity_byte_seconds")?;
         let request_s = floats(batch, "volume_request_storage_byte_seconds")?;
         let usage_s = floats(batch, "persistentvolumeclaim_usage_byte_seconds")?;
         let filter = &self.config.filter;
-        for &i in &rows {
+        for &(i, _) in rows {
             let pv_set = self.labels.filtered(
                 pv_labels[i],
                 &self.strings,
@@ -192,10 +222,26 @@ impl DayState {
         node: bool,
     ) -> Result<()> {
         self.check_open()?;
-        let (_, rows) = rows_of_day(batch, self.day)?;
-        let objects = string_ids(batch, object_column, &mut self.strings)?;
-        let raw = string_ids(batch, labels_column, &mut self.strings)?;
-        for &i in &rows {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        rows_of_day(batch, self.day, &mut scratch.rows)?;
+        let [objects, raw, ..] = &mut scratch.ids;
+        self.reader
+            .read(batch, object_column, &mut self.strings, objects)?;
+        self.reader
+            .read(batch, labels_column, &mut self.strings, raw)?;
+        let result = self.observe_object_labels(&scratch, labels_column, node);
+        self.scratch = scratch;
+        result
+    }
+
+    fn observe_object_labels(
+        &mut self,
+        scratch: &Scratch,
+        labels_column: &'static str,
+        node: bool,
+    ) -> Result<()> {
+        let [objects, raw, ..] = &scratch.ids;
+        for &(i, _) in &scratch.rows {
             let target = if node {
                 &mut self.node_labels
             } else {
@@ -254,14 +300,19 @@ impl DayState {
         );
 
         let mut out = OutputBuilder::new(self.day);
-        let mut json_cache: FxHashMap<u32, String> = FxHashMap::default();
+        // Each label set used by a row, rendered once.
         let labels = &self.labels;
-        let mut json = |id: u32| -> String {
-            json_cache
-                .entry(id)
-                .or_insert_with(|| labels.to_json(id))
-                .clone()
-        };
+        let json_of: FxHashMap<u32, String> = pods
+            .iter()
+            .map(|g| g.labels)
+            .chain(volumes.iter().map(|g| g.labels))
+            .chain([EMPTY_SET])
+            .map(|id| (id, String::new()))
+            .collect::<FxHashMap<_, _>>()
+            .into_keys()
+            .map(|id| (id, labels.to_json(id)))
+            .collect();
+        let json = |id: u32| -> &str { &json_of[&id] };
 
         let mut pod_values: Vec<PodRowValues> = Vec::with_capacity(pods.len());
         for g in &pods {
@@ -296,10 +347,10 @@ impl DayState {
                 namespace: strings.get(g.namespace),
                 node: strings.get(g.node),
                 resource_id: strings.get(g.resource_id),
-                pod_labels: Some(&labels_json),
+                pod_labels: Some(labels_json),
                 pod,
                 capacity,
-                all_labels: &labels_json,
+                all_labels: labels_json,
                 infrastructure_usage_cost: true,
                 cost_category_id: g.cost_category_id,
                 ..Default::default()
@@ -330,8 +381,8 @@ impl DayState {
                 persistentvolumeclaim: strings.get(g.pvc),
                 persistentvolume: strings.get(g.pv),
                 storageclass: strings.get(g.storageclass),
-                volume_labels: Some(&labels_json),
-                all_labels: &labels_json,
+                volume_labels: Some(labels_json),
+                all_labels: labels_json,
                 storage: [
                     g.capacity_bytes.get().map(|v| v * GIB),
                     months(g.sums[0].get()),
@@ -370,7 +421,7 @@ impl DayState {
                         None,
                     ],
                     capacity: u.capacity,
-                    all_labels: &empty,
+                    all_labels: empty,
                     cost_category_id: id,
                     ..Default::default()
                 });

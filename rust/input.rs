@@ -1,8 +1,10 @@
 //! Reading the columns of one input batch: strings as interned ids, floats, and each row's day.
 
-use arrow::array::{Array, AsArray, DictionaryArray, Float64Array, StringArray};
-use arrow::datatypes::{DataType, Int32Type, TimeUnit, TimestampMillisecondType};
+use arrow::array::{Array, ArrayData, AsArray, DictionaryArray, StringArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Float64Type, Int32Type, TimeUnit, TimestampMillisecondType};
 use arrow::record_batch::RecordBatch;
+use rustc_hash::FxHashMap;
 
 use crate::error::{KernelError, Result};
 use crate::intern::{Interner, StrId, NULL};
@@ -29,100 +31,149 @@ fn type_error(name: &'static str, actual: &DataType, expected: &'static str) -> 
     }
 }
 
-/// interval_start as milliseconds, `None` for NULL.
-pub fn timestamps(batch: &RecordBatch, name: &'static str) -> Result<Vec<Option<i64>>> {
+/// A column of nullable primitive values read straight from its buffers.
+pub struct Values<'a, T> {
+    values: &'a [T],
+    nulls: Option<&'a NullBuffer>,
+    all_null: bool,
+}
+
+impl<T: Copy> Values<'_, T> {
+    #[inline(always)]
+    pub fn get(&self, row: usize) -> Option<T> {
+        if self.all_null {
+            return None;
+        }
+        match self.nulls {
+            Some(n) if n.is_null(row) => None,
+            _ => Some(self.values[row]),
+        }
+    }
+}
+
+/// interval_start as milliseconds.
+pub fn timestamps<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Values<'a, i64>> {
     let col = column(batch, name)?;
     match col.data_type() {
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
             let arr = col.as_primitive::<TimestampMillisecondType>();
-            Ok(arr.iter().collect())
+            Ok(Values {
+                values: arr.values(),
+                nulls: arr.nulls(),
+                all_null: false,
+            })
         }
-        DataType::Null => Ok(vec![None; col.len()]),
+        DataType::Null => Ok(Values {
+            values: &[],
+            nulls: None,
+            all_null: true,
+        }),
         other => Err(type_error(name, other, "timestamp[ms]")),
     }
 }
 
-/// A float64 column; absent values (NULL, or a column of nulls) are `None`.
-pub enum Floats<'a> {
-    Values(&'a Float64Array),
-    AllNull,
-}
-
-impl Floats<'_> {
-    #[inline]
-    pub fn get(&self, row: usize) -> Option<f64> {
-        match self {
-            Floats::Values(a) => {
-                if a.is_null(row) {
-                    None
-                } else {
-                    Some(a.value(row))
-                }
-            }
-            Floats::AllNull => None,
-        }
-    }
-}
+/// A float64 column; NULLs (or a column of nulls, as old files without it read) are `None`.
+pub type Floats<'a> = Values<'a, f64>;
 
 pub fn floats<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Floats<'a>> {
     let col = column(batch, name)?;
     match col.data_type() {
-        DataType::Float64 => Ok(Floats::Values(col.as_primitive())),
-        DataType::Null => Ok(Floats::AllNull),
+        DataType::Float64 => {
+            let arr = col.as_primitive::<Float64Type>();
+            Ok(Values {
+                values: arr.values(),
+                nulls: arr.nulls(),
+                all_null: false,
+            })
+        }
+        DataType::Null => Ok(Values {
+            values: &[],
+            nulls: None,
+            all_null: true,
+        }),
         other => Err(type_error(name, other, "double")),
     }
 }
 
-/// A string column as interned ids per row. Dictionary columns intern each distinct value once.
-pub fn string_ids(
-    batch: &RecordBatch,
-    name: &'static str,
-    interner: &mut Interner,
-) -> Result<Vec<StrId>> {
-    let col = column(batch, name)?;
-    match col.data_type() {
-        DataType::Utf8 => {
-            let arr: &StringArray = col.as_string::<i32>();
-            let mut out = Vec::with_capacity(arr.len());
-            let mut last: Option<(&str, StrId)> = None;
-            for v in arr.iter() {
-                let id = match v {
-                    None => NULL,
-                    Some(s) => match last {
-                        Some((prev, id)) if prev == s => id,
-                        _ => {
-                            let id = interner.intern(s);
-                            last = Some((s, id));
-                            id
-                        }
-                    },
-                };
-                out.push(id);
+/// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is
+/// kept per column, so batches sharing one dictionary (as a Parquet column chunk's do) intern
+/// its values once. The cached dictionary stays referenced, so equal buffer addresses mean the
+/// same buffers.
+#[derive(Default)]
+pub struct StringReader {
+    dictionaries: FxHashMap<&'static str, (ArrayData, Vec<StrId>)>,
+}
+
+fn same_buffers(a: &ArrayData, b: &ArrayData) -> bool {
+    a.len() == b.len()
+        && a.offset() == b.offset()
+        && a.buffers().len() == b.buffers().len()
+        && a.buffers()
+            .iter()
+            .zip(b.buffers())
+            .all(|(x, y)| x.as_ptr() == y.as_ptr() && x.len() == y.len())
+}
+
+impl StringReader {
+    pub fn read(
+        &mut self,
+        batch: &RecordBatch,
+        name: &'static str,
+        interner: &mut Interner,
+        out: &mut Vec<StrId>,
+    ) -> Result<()> {
+        out.clear();
+        let col = column(batch, name)?;
+        match col.data_type() {
+            DataType::Utf8 => {
+                let arr: &StringArray = col.as_string::<i32>();
+                out.reserve(arr.len());
+                let mut last: Option<(&str, StrId)> = None;
+                for v in arr.iter() {
+                    let id = match v {
+                        None => NULL,
+                        Some(s) => match last {
+                            Some((prev, id)) if prev == s => id,
+                            _ => {
+                                let id = interner.intern(s);
+                                last = Some((s, id));
+                                id
+                            }
+                        },
+                    };
+                    out.push(id);
+                }
             }
-            Ok(out)
-        }
-        DataType::Dictionary(key, value)
-            if **key == DataType::Int32 && **value == DataType::Utf8 =>
-        {
-            let arr: &DictionaryArray<Int32Type> = col.as_dictionary();
-            let values: &StringArray = arr.values().as_string::<i32>();
-            let dict_ids: Vec<StrId> = values
-                .iter()
-                .map(|v| v.map_or(NULL, |s| interner.intern(s)))
-                .collect();
-            let keys = arr.keys();
-            let mut out = Vec::with_capacity(arr.len());
-            if keys.null_count() == 0 {
-                out.extend(keys.values().iter().map(|&k| dict_ids[k as usize]));
-            } else {
-                out.extend(
-                    keys.iter()
-                        .map(|k| k.map_or(NULL, |k| dict_ids[k as usize])),
-                );
+            DataType::Dictionary(key, value)
+                if **key == DataType::Int32 && **value == DataType::Utf8 =>
+            {
+                let arr: &DictionaryArray<Int32Type> = col.as_dictionary();
+                let data = arr.values().to_data();
+                let hit =
+                    matches!(self.dictionaries.get(name), Some((d, _)) if same_buffers(d, &data));
+                if !hit {
+                    let values: &StringArray = arr.values().as_string::<i32>();
+                    let ids = values
+                        .iter()
+                        .map(|v| v.map_or(NULL, |s| interner.intern(s)))
+                        .collect();
+                    self.dictionaries.insert(name, (data, ids));
+                }
+                let dict_ids = &self.dictionaries[name].1;
+                let keys = arr.keys();
+                out.reserve(arr.len());
+                if keys.null_count() == 0 {
+                    out.extend(keys.values().iter().map(|&k| dict_ids[k as usize]));
+                } else {
+                    out.extend(
+                        keys.iter()
+                            .map(|k| k.map_or(NULL, |k| dict_ids[k as usize])),
+                    );
+                }
             }
-            Ok(out)
+            DataType::Null => out.resize(col.len(), NULL),
+            other => return Err(type_error(name, other, "string")),
         }
-        DataType::Null => Ok(vec![NULL; col.len()]),
-        other => Err(type_error(name, other, "string")),
+        Ok(())
     }
 }

@@ -64,13 +64,61 @@ impl DailyPod {
     }
 }
 
+/// koku's daily pod rows. Rows are found through a dense table indexed by the pod's string id
+/// and a chain of the rows sharing that pod (usually one), so the hot path hashes nothing.
 #[derive(Default)]
 pub struct DailyPods {
-    index: FxHashMap<(StrId, StrId, StrId, StrId), u32>,
+    /// pod string id → first row of that pod, `NO_ROW` when none.
+    first_by_pod: Vec<u32>,
+    /// row → next row of the same pod.
+    next: Vec<u32>,
+    keys: Vec<(StrId, StrId, StrId)>,
     pub rows: Vec<DailyPod>,
 }
 
+const NO_ROW: u32 = u32::MAX;
+
 impl DailyPods {
+    #[inline]
+    fn find_or_add(
+        &mut self,
+        namespace: StrId,
+        node: StrId,
+        pod: StrId,
+        raw: StrId,
+        labels: SetId,
+    ) -> u32 {
+        let p = pod as usize;
+        if p >= self.first_by_pod.len() {
+            self.first_by_pod
+                .resize((p + 1).max(self.first_by_pod.len() * 2), NO_ROW);
+        }
+        let mut at = self.first_by_pod[p];
+        while at != NO_ROW {
+            if self.keys[at as usize] == (namespace, node, raw) {
+                return at;
+            }
+            at = self.next[at as usize];
+        }
+        let idx = self.rows.len() as u32;
+        self.rows.push(DailyPod {
+            namespace,
+            node,
+            pod,
+            labels,
+            resource_id: NULL,
+            sums: Default::default(),
+            effective: Default::default(),
+            fallback: Default::default(),
+            capacity_cores: Max::default(),
+            capacity_memory_bytes: Max::default(),
+        });
+        self.keys.push((namespace, node, raw));
+        self.next.push(self.first_by_pod[p]);
+        self.first_by_pod[p] = idx;
+        idx
+    }
+
     /// Add one hourly row to its daily row. `raw_labels` keys the row; `labels` is its filtered set.
     #[inline]
     #[allow(clippy::too_many_arguments)]
@@ -85,26 +133,8 @@ impl DailyPods {
         resource_id: StrId,
         v: &PodValues,
     ) {
-        let rows = &mut self.rows;
-        let idx = *self
-            .index
-            .entry((namespace, node, pod, raw_labels))
-            .or_insert_with(|| {
-                rows.push(DailyPod {
-                    namespace,
-                    node,
-                    pod,
-                    labels,
-                    resource_id: NULL,
-                    sums: Default::default(),
-                    effective: Default::default(),
-                    fallback: Default::default(),
-                    capacity_cores: Max::default(),
-                    capacity_memory_bytes: Max::default(),
-                });
-                (rows.len() - 1) as u32
-            });
-        let row = &mut rows[idx as usize];
+        let idx = self.find_or_add(namespace, node, pod, raw_labels, labels);
+        let row = &mut self.rows[idx as usize];
         row.resource_id = strings.max(row.resource_id, resource_id);
         for (s, m) in row.sums.iter_mut().zip(v.metrics) {
             s.add(m);
