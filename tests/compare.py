@@ -82,14 +82,58 @@ def assert_tables_match(actual: pa.Table, expected: pa.Table, rel: float = 1e-9)
             unmatched_actual.append(row)
     unmatched_expected = [row for rows in pending.values() for _, row in rows]
     if unmatched_actual or unmatched_expected:
-        lines = [
-            f"tables differ: actual {actual.num_rows} rows, expected {expected.num_rows} rows; "
-            f"{len(unmatched_actual)} actual and {len(unmatched_expected)} expected rows unmatched"
-        ]
-        for title, rows in (("only in actual:", unmatched_actual), ("only in expected:", unmatched_expected)):
-            if rows:
-                lines.append(title)
-                lines += [f"  {_show(r)}" for r in rows[:MAX_SHOWN]]
-                if len(rows) > MAX_SHOWN:
-                    lines.append(f"  ... and {len(rows) - MAX_SHOWN} more")
-        raise AssertionError("\n".join(lines))
+        raise AssertionError(_diff(actual, expected, columns, unmatched_actual, unmatched_expected, rel))
+
+
+def _diff(
+    actual: pa.Table,
+    expected: pa.Table,
+    columns: list[str],
+    unmatched_actual: list[dict[str, Any]],
+    unmatched_expected: list[dict[str, Any]],
+    rel: float,
+) -> str:
+    """The failure message: unmatched rows (run constants omitted), then rows differing only in floats."""
+    every = actual.select(columns).to_pylist() + expected.select(columns).to_pylist()
+    run_constants = (
+        "report_period_id",
+        "cluster_id",
+        "cluster_alias",
+        "source_uuid",
+        "infrastructure_usage_cost",
+    )
+    constant = {c for c in run_constants if c in columns and len({repr(r[c]) for r in every}) == 1}
+    lines = [
+        f"tables differ: actual {actual.num_rows} rows, expected {expected.num_rows} rows; "
+        f"{len(unmatched_actual)} actual and {len(unmatched_expected)} expected rows unmatched"
+        + (f" (not shown, same in every row: {', '.join(sorted(constant))})" if constant else "")
+    ]
+    for title, rows in (("only in actual:", unmatched_actual), ("only in expected:", unmatched_expected)):
+        if rows:
+            lines.append(title)
+            lines += [
+                f"  {_show({k: v for k, v in r.items() if k not in constant})}" for r in rows[:MAX_SHOWN]
+            ]
+            if len(rows) > MAX_SHOWN:
+                lines.append(f"  ... and {len(rows) - MAX_SHOWN} more")
+    floats = [c for c in columns if pa.types.is_floating(expected.schema.field(c).type)]
+    exact = [c for c in columns if c not in floats]
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(_labels(row[c]) if c in LABEL_COLUMNS else row[c] for c in exact)
+
+    pairs = []
+    for a in unmatched_actual:
+        for e in unmatched_expected:
+            if key(a) == key(e):
+                diffs = [
+                    f"{c}: actual {a[c]!r} expected {e[c]!r}" for c in floats if not _close(a[c], e[c], rel)
+                ]
+                pairs.append(
+                    f"  namespace={a.get('namespace')!r} node={a.get('node')!r}: " + "; ".join(diffs)
+                )
+                break
+    if pairs:
+        lines.append("rows with the same keys, differing values (first candidate each):")
+        lines += pairs[:MAX_SHOWN]
+    return "\n".join(lines)
