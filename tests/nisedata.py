@@ -72,8 +72,19 @@ class NiseRoot:
     files: tuple[ConvertedFile, ...] = field(default=())  # what each nise CSV became
 
 
-def run_nise(yaml_path: Path, out_dir: Path, *, cluster_id: str, seed: int = NISE_SEED) -> list[Path]:
-    """Run seeded nise on a static-report YAML; returns the CSV files it wrote into ``out_dir``."""
+def run_nise(
+    yaml_path: Path,
+    out_dir: Path,
+    *,
+    cluster_id: str,
+    seed: int = NISE_SEED,
+    insights_upload: Path | None = None,
+) -> list[Path]:
+    """Run seeded nise on a static-report YAML; returns the CSV files it wrote into ``out_dir``.
+
+    With ``insights_upload`` nise also writes its operator payloads there, extracted as koku's
+    local ingest expects (``{cluster}/{YYYYMMDD-YYYYMMDD}/manifest.json`` and the CSVs).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
@@ -88,6 +99,9 @@ def run_nise(yaml_path: Path, out_dir: Path, *, cluster_id: str, seed: int = NIS
         cluster_id,
         "--write-monthly",
     ]
+    if insights_upload is not None:
+        insights_upload.mkdir(parents=True, exist_ok=True)
+        cmd += ["--insights-upload", str(insights_upload)]
     proc = subprocess.run(cmd, cwd=out_dir, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"nise failed on {yaml_path.name}: {proc.stderr[-2000:]}")

@@ -701,3 +701,44 @@ def test_nise_hourly_tree_is_koku_conversion_of_the_csvs(nise_root_factory, yaml
         pd.testing.assert_frame_equal(actual, expected, check_dtype=False, check_exact=True)
         compared += len(expected)
     assert compared > 500
+
+
+def test_nise_operator_payloads_convert_like_the_csvs(tmp_path: Path) -> None:
+    yaml_path = NISE_DIR / "spring.yaml"
+    upload = tmp_path / "upload"
+    csvs = run_nise(yaml_path, tmp_path / "csv", cluster_id="payload-cluster", insights_upload=upload)
+    (payload_dir,) = [p.parent for p in upload.rglob("manifest.json")]
+    tarball = tmp_path / "payload.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for member in sorted(payload_dir.iterdir()):
+            tar.add(member, arcname=member.name)
+
+    from_csvs = convert(csvs, tmp_path / "a", schema=SCHEMA, source_uuid=SOURCE)
+    from_dir = convert([upload], tmp_path / "b", schema=SCHEMA, source_uuid=SOURCE)
+    from_tar = convert([tarball], tmp_path / "c", schema=SCHEMA, source_uuid=SOURCE)
+    assert len(from_dir.files) == len(from_tar.files) == len(csvs) == 6
+    for result in (from_dir, from_tar):
+        assert result.rows_written == from_csvs.rows_written > 1000
+        for report_type in ("pod_usage", "storage_usage", "node_labels", "namespace_labels", "vm_usage"):
+            for daily in (False, True):
+                want = _tree(tmp_path / "a", report_type, 2027, 3, daily=daily)
+                have = _tree(result.root, report_type, 2027, 3, daily=daily)
+                keys = [(c, "ascending") for c in want.column_names if not c.endswith("seconds")]
+                assert have.sort_by(keys).equals(want.sort_by(keys)), (report_type, daily)
+
+
+def test_gzipped_csv(tmp_path: Path) -> None:
+    import gzip
+
+    text = (
+        "report_period_start,report_period_end,interval_start,interval_end,namespace,namespace_labels\n"
+        + "\n".join(f"{FEB},{_hour('2027-02-10', h)},ns1,label_k:v{h % 2}" for h in range(24))
+        + "\n"
+    )
+    path = tmp_path / "ns.csv.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    result = convert([path], tmp_path / "out", schema=SCHEMA, source_uuid=SOURCE)
+    assert result.files[0].report_type == "namespace_labels"
+    daily = _tree(tmp_path / "out", "namespace_labels", 2027, 2, daily=True)
+    assert sorted(daily["namespace_labels"].to_pylist()) == ['{"k": "v0"}', '{"k": "v1"}']
+    assert ".ns." in result.files[0].hourly_files[0].name
