@@ -84,7 +84,22 @@ impl LabelSets {
 
     /// The filtered set of a raw label string (parsed and checked on first sight).
     /// NULL labels read as `{}`, as koku's coalesce does for missing joins.
+    #[inline]
     pub fn filtered(
+        &mut self,
+        raw: StrId,
+        strings: &Interner,
+        filter: &KeyFilter,
+        column: &'static str,
+    ) -> Result<SetId> {
+        match self.parsed.get(raw as usize) {
+            Some(&id) if id != UNPARSED => Ok(id),
+            _ => self.parse(raw, strings, filter, column),
+        }
+    }
+
+    #[cold]
+    fn parse(
         &mut self,
         raw: StrId,
         strings: &Interner,

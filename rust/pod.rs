@@ -17,23 +17,56 @@ pub const USAGE_MEM: usize = 3;
 pub const REQUEST_MEM: usize = 4;
 pub const LIMIT_MEM: usize = 5;
 
+/// NULL-aware sums packed densely: `present` marks which slots have seen a value.
+#[derive(Clone, Copy, Debug)]
+pub struct Sums<const N: usize> {
+    values: [f64; N],
+    present: u16,
+}
+
+impl<const N: usize> Default for Sums<N> {
+    fn default() -> Self {
+        Self {
+            values: [0.0; N],
+            present: 0,
+        }
+    }
+}
+
+impl<const N: usize> Sums<N> {
+    #[inline(always)]
+    pub fn add(&mut self, slot: usize, v: Option<f64>) {
+        if let Some(v) = v {
+            self.values[slot] += v;
+            self.present |= 1 << slot;
+        }
+    }
+
+    pub fn get(&self, slot: usize) -> Option<f64> {
+        (self.present & (1 << slot) != 0).then_some(self.values[slot])
+    }
+}
+
+/// Slots of [`DailyPod::sums`] after the six input metrics: effective cpu, then memory at 7.
+const EFFECTIVE_CPU: usize = 6;
+/// Σ usage and Σ request of rows without effective usage: cpu usage, cpu request, memory usage, memory request.
+const FALLBACK: usize = 8;
+
 /// One row of koku's daily pod tree: the hourly rows of a (namespace, node, pod, raw labels).
 pub struct DailyPod {
     pub namespace: StrId,
     pub node: StrId,
     pub pod: StrId,
+    raw_labels: StrId,
     pub labels: SetId,
     pub resource_id: StrId,
-    pub sums: [Sum; 6],
-    /// Σ effective usage over rows that carry it, cpu and memory.
-    pub effective: [Sum; 2],
-    /// Σ usage and Σ request over rows without effective usage: cpu usage, cpu request, memory usage, memory request.
-    pub fallback: [Sum; 4],
+    /// The six input metrics, Σ effective cpu and memory, then the four fallback sums.
+    sums: Sums<12>,
     pub capacity_cores: Max,
     pub capacity_memory_bytes: Max,
 }
 
-/// One hourly pod row's values, in the order of [`DailyPod::sums`] then effective cpu/memory.
+/// One hourly pod row's values, in the order of the six input metrics then effective cpu/memory.
 pub struct PodValues {
     pub metrics: [Option<f64>; 6],
     pub effective: [Option<f64>; 2],
@@ -54,13 +87,18 @@ fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 impl DailyPod {
-    /// `coalesce(Σ effective, greatest(Σ usage, Σ request))` of this daily row, cpu or memory.
-    fn effective(&self, which: usize) -> Option<f64> {
+    /// Σ of an input metric (USAGE_CPU … LIMIT_MEM).
+    pub fn metric(&self, which: usize) -> Option<f64> {
+        self.sums.get(which)
+    }
+
+    /// `coalesce(Σ effective, greatest(Σ usage, Σ request))` of this daily row, cpu (0) or memory (1).
+    pub fn effective(&self, which: usize) -> Option<f64> {
         let fb = greatest(
-            self.fallback[2 * which].get(),
-            self.fallback[2 * which + 1].get(),
+            self.sums.get(FALLBACK + 2 * which),
+            self.sums.get(FALLBACK + 2 * which + 1),
         );
-        add(self.effective[which].get(), fb)
+        add(self.sums.get(EFFECTIVE_CPU + which), fb)
     }
 }
 
@@ -72,7 +110,6 @@ pub struct DailyPods {
     first_by_pod: Vec<u32>,
     /// row → next row of the same pod.
     next: Vec<u32>,
-    keys: Vec<(StrId, StrId, StrId)>,
     pub rows: Vec<DailyPod>,
 }
 
@@ -95,7 +132,8 @@ impl DailyPods {
         }
         let mut at = self.first_by_pod[p];
         while at != NO_ROW {
-            if self.keys[at as usize] == (namespace, node, raw) {
+            let r = &self.rows[at as usize];
+            if r.namespace == namespace && r.node == node && r.raw_labels == raw {
                 return at;
             }
             at = self.next[at as usize];
@@ -105,15 +143,13 @@ impl DailyPods {
             namespace,
             node,
             pod,
+            raw_labels: raw,
             labels,
             resource_id: NULL,
-            sums: Default::default(),
-            effective: Default::default(),
-            fallback: Default::default(),
+            sums: Sums::default(),
             capacity_cores: Max::default(),
             capacity_memory_bytes: Max::default(),
         });
-        self.keys.push((namespace, node, raw));
         self.next.push(self.first_by_pod[p]);
         self.first_by_pod[p] = idx;
         idx
@@ -135,21 +171,23 @@ impl DailyPods {
     ) {
         let idx = self.find_or_add(namespace, node, pod, raw_labels, labels);
         let row = &mut self.rows[idx as usize];
-        row.resource_id = strings.max(row.resource_id, resource_id);
-        for (s, m) in row.sums.iter_mut().zip(v.metrics) {
-            s.add(m);
+        if row.resource_id != resource_id {
+            row.resource_id = strings.max(row.resource_id, resource_id);
         }
-        for which in 0..2 {
+        for (slot, m) in v.metrics.into_iter().enumerate() {
+            row.sums.add(slot, m);
+        }
+        for (which, (u, r)) in [(USAGE_CPU, REQUEST_CPU), (USAGE_MEM, REQUEST_MEM)]
+            .into_iter()
+            .enumerate()
+        {
             match v.effective[which] {
-                Some(e) => row.effective[which].add(Some(e)),
+                Some(e) => row.sums.add(EFFECTIVE_CPU + which, Some(e)),
                 None => {
-                    let (u, r) = if which == 0 {
-                        (USAGE_CPU, REQUEST_CPU)
-                    } else {
-                        (USAGE_MEM, REQUEST_MEM)
-                    };
-                    row.fallback[2 * which].add(Some(v.metrics[u].unwrap_or(0.0)));
-                    row.fallback[2 * which + 1].add(Some(v.metrics[r].unwrap_or(0.0)));
+                    row.sums
+                        .add(FALLBACK + 2 * which, Some(v.metrics[u].unwrap_or(0.0)));
+                    row.sums
+                        .add(FALLBACK + 2 * which + 1, Some(v.metrics[r].unwrap_or(0.0)));
                 }
             }
         }
@@ -190,14 +228,14 @@ pub fn pod_groups(
         }
         let (category_id, times) = category(d.namespace);
         let values: [Option<f64>; 8] = [
-            d.sums[USAGE_CPU].get(),
-            d.sums[REQUEST_CPU].get(),
+            d.metric(USAGE_CPU),
+            d.metric(REQUEST_CPU),
             d.effective(0),
-            d.sums[LIMIT_CPU].get(),
-            d.sums[USAGE_MEM].get(),
-            d.sums[REQUEST_MEM].get(),
+            d.metric(LIMIT_CPU),
+            d.metric(USAGE_MEM),
+            d.metric(REQUEST_MEM),
             d.effective(1),
-            d.sums[LIMIT_MEM].get(),
+            d.metric(LIMIT_MEM),
         ];
         for &node_set in node_labels.sets_of(d.node) {
             for &ns_set in namespace_labels.sets_of(d.namespace) {
