@@ -8,6 +8,7 @@ in-process moto server on a free loopback port are started for the session.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import shutil
 import socket
@@ -109,6 +110,8 @@ def s3_endpoint() -> Iterator[str]:
         return
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -150,15 +153,22 @@ def _s3_client(endpoint: str):  # noqa: ANN202 - a boto3 client
 
 @pytest.fixture
 def s3_upload(s3_endpoint: str) -> Callable[[Path], str]:
-    """``upload(local_root) -> "s3://bucket"``: a fresh bucket holding the local tree's files."""
+    """``upload(local_root, accounts={}) -> "s3://bucket"``: a fresh bucket holding the local tree's files.
 
-    def upload(local_root: Path) -> str:
+    ``accounts`` renames account folders of ``data/parquet/`` on the way (old name -> new name).
+    """
+
+    def upload(local_root: Path, accounts: dict[str, str] | None = None) -> str:
         client = _s3_client(s3_endpoint)
         bucket = f"koku-{uuid.uuid4().hex[:12]}"
         client.create_bucket(Bucket=bucket)
         for path in sorted(Path(local_root).rglob("*")):
             if path.is_file():
-                client.upload_file(str(path), bucket, path.relative_to(local_root).as_posix())
+                parts = list(path.relative_to(local_root).parts)
+                if accounts and parts[:2] == ["data", "parquet"] and len(parts) > 2:
+                    index = 3 if parts[2] == "daily" else 2
+                    parts[index] = accounts.get(parts[index], parts[index])
+                client.upload_file(str(path), bucket, "/".join(parts))
         return f"s3://{bucket}"
 
     return upload
@@ -214,7 +224,9 @@ SMALL_PODS = (
 )
 
 
-def write_small_cluster(root: Path, days: int = 3, extra_pod_rows: tuple[dict, ...] = ()) -> dict:
+def write_small_cluster(
+    root: Path, days: int = 3, extra_pod_rows: tuple[dict, ...] = (), account: str = SMALL_ACCOUNT
+) -> dict:
     """A small hand-made cluster in koku's layout (one file per day and report type).
 
     Returns the keyword arguments of ocpagg.summarize_table (less the row constants).
@@ -284,7 +296,7 @@ def write_small_cluster(root: Path, days: int = 3, extra_pod_rows: tuple[dict, .
         ):
             write_report(
                 root,
-                SMALL_ACCOUNT,
+                account,
                 SMALL_SOURCE,
                 report_type,
                 rows,
@@ -293,7 +305,7 @@ def write_small_cluster(root: Path, days: int = 3, extra_pod_rows: tuple[dict, .
                 file_name=f"{report_type}_{y}-{m:02d}-{d:02d}.parquet",
             )
     return {
-        "account": SMALL_ACCOUNT,
+        "account": account,
         "source_uuid": SMALL_SOURCE,
         "start_date": dt.date(y, m, 1),
         "end_date": dt.date(y, m, days),

@@ -11,6 +11,7 @@ import abc
 import dataclasses
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,10 +38,15 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_QUERY_ECHO = re.compile(r"Failed to (?:execute|prepare) query '.*'(?:: |$)", re.DOTALL)
+
+
 def one_line(exc: BaseException) -> str:
-    """The first meaningful line of an exception's message."""
+    """The first meaningful line of an exception's message (without the SQL a driver echoes)."""
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0].strip()
+    text = _QUERY_ECHO.sub("", text.split("\nQuery was:", 1)[0])
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +112,7 @@ class DatabaseSink(abc.ABC):
         try:
             self.connection.rollback()
         except Exception as exc:  # noqa: BLE001 - the connection may be gone; the server rolls back
-            LOG.warning("rollback failed (%s); the server discards the open transaction", one_line(exc))
+            LOG.info("rollback failed (%s); the server discards the open transaction", one_line(exc))
 
     def close(self) -> None:
         if self.owns_connection:
