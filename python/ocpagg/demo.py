@@ -68,7 +68,7 @@ def _report(db_path: str, rows: int, seconds: float, start: dt.date, end: dt.dat
         )
         sources = cur.fetchall()
     lines = [
-        f"ocpagg demo: {rows} daily summary rows for {start}..{end} written to {db_path} in {seconds:.2f}s",
+        f"ocpagg demo: {rows} daily summary rows for {start}..{end} written to SQLite in {seconds:.2f}s",
         "rows by data_source: " + ", ".join(f"{k}={v}" for k, v in sources),
         "",
         "Per namespace (Pod and Storage rows):",
@@ -123,6 +123,8 @@ def run_demo(keep: str | None = None) -> str:
             year=YEAR,
             month=MONTH,
             pod_rows=POD_ROWS,
+            nodes=5,
+            namespaces=6,
             seed=7,
         )
         db_path = str(base / "ocpagg-demo.sqlite")
