@@ -34,10 +34,31 @@ pub struct DayState {
 }
 
 /// Buffers reused from batch to batch: the rows of the day and each string column's ids.
+/// A finished day hands them to the next day of the same thread, so they are allocated once.
 #[derive(Default)]
 struct Scratch {
     rows: Vec<(usize, i64)>,
     ids: [Vec<StrId>; 8],
+}
+
+thread_local! {
+    static SCRATCH_POOL: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+impl Scratch {
+    fn pooled() -> Self {
+        SCRATCH_POOL.with(|p| p.take()).unwrap_or_default()
+    }
+
+    fn release(self) {
+        SCRATCH_POOL.with(|p| p.set(Some(self)));
+    }
+}
+
+impl Drop for DayState {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.scratch).release();
+    }
 }
 
 /// Fill `rows` with the rows of the batch whose interval_start falls on `day`, with their timestamps.
@@ -65,7 +86,7 @@ impl DayState {
             storage: StorageDay::default(),
             categories: FxHashMap::default(),
             reader: StringReader::default(),
-            scratch: Scratch::default(),
+            scratch: Scratch::pooled(),
             finished: false,
         }
     }
