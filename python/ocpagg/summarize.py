@@ -7,12 +7,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
 from . import _kernel
 from .errors import ConfigError, InputError
 from .layout import list_month_files
+from .prefetch import prefetch
 from .reader import ReportFile, iter_day_batches, open_report_file
 from .schema import KERNEL_SCHEMA, SUMMARY_SCHEMA
 from .storage import filesystem_for
@@ -74,13 +76,26 @@ def _push(aggregator: _kernel.DayAggregator, report_type: str) -> Callable[[pa.R
     return getattr(aggregator, f"push_{report_type}")
 
 
+def _month_batches(
+    fs: Any, reports: dict[str, list[ReportFile]], days: list[dt.date]
+) -> Iterator[tuple[dt.date, str | None, ReportFile | None, pa.RecordBatch | None]]:
+    """(day, report type, file, batch) in push order, then (day, None, None, None) at each day's end."""
+    for day in days:
+        for report_type in _PUSH_ORDER:
+            for report in reports[report_type]:
+                for batch in iter_day_batches(fs, report, day):
+                    yield day, report_type, report, batch
+        yield day, None, None, None
+
+
 def iter_summary_batches(
     params: RunParameters, on_day: Callable[[dt.date], None] | None = None
 ) -> Iterator[tuple[dt.date, pa.RecordBatch]]:
     """(day, rows) for each day of the range, in order, with ocpagg.schema.KERNEL_SCHEMA.
 
     Memory holds one day's state at a time: the files' footers are read once per month, and
-    each day reads only the row groups whose interval_start statistics may hold it.
+    each day reads only the row groups whose interval_start statistics may hold it. A reader
+    thread decodes the next batches while the kernel aggregates the current one.
     """
     fs, base = filesystem_for(params.root)
     config = params.reference.kernel_config()
@@ -96,22 +111,23 @@ def iter_summary_batches(
             month,
             ", ".join(f"{len(v)} {k} files" for k, v in reports.items()),
         )
-        for day in days:
-            aggregator = _kernel.DayAggregator(config, day)
-            for report_type in _PUSH_ORDER:
-                push = _push(aggregator, report_type)
-                for report in reports[report_type]:
-                    for batch in iter_day_batches(fs, report, day):
-                        try:
-                            push(batch)
-                        except _kernel.KernelError as exc:
-                            raise InputError(report.path, str(exc)) from exc
+        aggregator: _kernel.DayAggregator | None = None
+        for day, report_type, report, batch in prefetch(_month_batches(fs, reports, days)):
+            if aggregator is None:
+                aggregator = _kernel.DayAggregator(config, day)
+            if report_type is not None and report is not None:
+                try:
+                    _push(aggregator, report_type)(batch)
+                except _kernel.KernelError as exc:
+                    raise InputError(report.path, str(exc)) from exc
+                continue
             rows = aggregator.finish(
                 report_period_id=params.report_period_id,
                 cluster_id=params.cluster_id,
                 cluster_alias=params.cluster_alias,
                 source_uuid=params.source_uuid,
             )
+            aggregator = None
             if on_day is not None:
                 on_day(day)
             yield day, rows
