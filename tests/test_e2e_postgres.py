@@ -421,3 +421,36 @@ def test_python_api_for_masu(tmp_path: Path, pg_url: str, pg_conn: Any, pg_schem
     expected = expected_small(tmp_path, kw, pg_conn, pg_schema)
     assert result.rows == expected.num_rows
     assert_tables_match(koku_ddl.read_summary(pg_conn, pg_schema), expected)
+
+
+def test_month_rows_in_default_partition_move_to_the_new_partition(
+    tmp_path: Path, pg_url: str, pg_conn: Any, pg_schema: str
+) -> None:
+    kw = write_small_cluster(tmp_path, days=1, account=pg_schema)
+    prepare_small(pg_conn, pg_schema)
+    cloud_row = _insert_row(
+        pg_conn, pg_schema, "2027-01-05", PERIOD, "7.25"
+    )  # lands in the default partition
+    proc = run_cli(summarize_args(str(tmp_path), pg_schema, kw, pg_url), dict(__import__("os").environ))
+    assert proc.returncode == 0, proc.stderr
+    with pg_conn.cursor() as cur:
+        cur.execute(
+            "SELECT CAST(tableoid::regclass AS text), CAST(infrastructure_raw_cost AS text) "
+            f'FROM "{pg_schema}".reporting_ocpusagelineitem_daily_summary WHERE uuid = CAST($1 AS uuid)',
+            parameters=[cloud_row],
+        )
+        assert cur.fetchall() == [
+            (f"{pg_schema}.reporting_ocpusagelineitem_daily_summary_2027_01", "7.250000000000000")
+        ]
+        cur.execute(f'SELECT count(*) FROM "{pg_schema}".reporting_ocpusagelineitem_daily_summary_default')
+        assert cur.fetchall() == [(0,)]
+        cur.execute(
+            f'SELECT table_name, partition_parameters FROM "{pg_schema}".partitioned_tables ORDER BY id'
+        )
+        tracked = cur.fetchall()
+    pg_conn.commit()
+    assert [t[0] for t in tracked] == [
+        "reporting_ocpusagelineitem_daily_summary_default",
+        "reporting_ocpusagelineitem_daily_summary_2027_01",
+    ]
+    assert '"from": "2027-01-01"' in tracked[1][1] and '"to": "2027-02-01"' in tracked[1][1]
