@@ -161,19 +161,27 @@ class PostgresSink(DatabaseSink):
         name = partition_name(month_start)
         upper = _next_month(month_start)
         bound = f"FOR VALUES FROM ('{month_start.isoformat()}') TO ('{upper.isoformat()}')"
-        partitions = self.query(
-            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST($1 AS regclass)",
-            [parent],
-        )
-        if not partitions:
-            kind = self.query(
-                "SELECT c.relkind FROM pg_class c WHERE c.oid = CAST($1 AS regclass)",
+        kind = self.query("SELECT c.relkind FROM pg_class c WHERE c.oid = CAST($1 AS regclass)", [parent])
+        if kind and kind[0][0] != "p":
+            return  # not partitioned: nothing to create
+
+        def existing() -> list[tuple[str, str]]:
+            return self.query(
+                "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST($1 AS regclass)",
                 [parent],
             )
-            if kind and kind[0][0] != "p":
-                return  # not partitioned: nothing to create
-        if any(relname == name or expr == bound for relname, expr in partitions):
+
+        def present(partitions: list[tuple[str, str]]) -> bool:
+            return any(relname == name or expr == bound for relname, expr in partitions)
+
+        if present(existing()):
+            return
+        # Runs of other report periods may need the same partition: create it under a schema-wide lock
+        # (held to the end of the transaction), looking again once we hold it.
+        self.query("SELECT pg_advisory_xact_lock(hashtext($1))", [f"ocpagg-partitions:{self.schema}"])
+        partitions = existing()
+        if present(partitions):
             return
         default = [relname for relname, expr in partitions if expr == "DEFAULT"]
         target = self.table(name)
