@@ -165,3 +165,13 @@ def test_main_returns_exit_status(tmp_path: Path, capsys: Any, monkeypatch: Any)
     out = capsys.readouterr().out
     assert re.search(r"\d+ rows written for 1 days", out)
     assert main([*args[:-1], f"sqlite:///{tmp_path / 'missing.sqlite'}"]) == 1
+
+
+def test_missing_schema_tells_to_run_init_db(tmp_path: Path, pg_url: str) -> None:
+    kw = write_small_cluster(tmp_path, days=1)
+    proc = run_cli(summarize_args(str(tmp_path), "org_missing_schema", kw, pg_url), clean_env())
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "ocpagg: error: no table org_missing_schema.reporting_ocpusagelineitem_daily_summary "
+        "(run: ocpagg init-db --schema ...)"
+    ]

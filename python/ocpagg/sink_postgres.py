@@ -16,7 +16,7 @@ import pyarrow as pa
 from .errors import ConfigError
 from .schema import SUMMARY_SCHEMA
 from .sink import SUMMARY_TABLE, DatabaseSink, WriteError, one_line, quote_ident
-from .summarize import RunParameters, month_ranges
+from .summarize import ReferenceData, RunParameters, month_ranges
 
 LOG = logging.getLogger(__name__)
 
@@ -97,6 +97,10 @@ class PostgresSink(DatabaseSink):
         )
         if not rows or not rows[0][0]:
             raise ConfigError(f"no table {self.schema}.{SUMMARY_TABLE} (run: ocpagg init-db --schema ...)")
+
+    def reference(self, source_uuid: str) -> tuple[ReferenceData, bool]:
+        self._require_schema()
+        return super().reference(source_uuid)
 
     # ---- the transaction -------------------------------------------------------------------------
 
