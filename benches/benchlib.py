@@ -11,6 +11,7 @@ Systems (each takes a SynthInfo and returns the number of output rows):
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import os
 import pickle
@@ -32,13 +33,15 @@ REPO = HERE.parent
 for _p in (REPO / "tests", HERE):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
-try:
-    import ocpagg  # noqa: F401
-except ImportError:  # not installed: the source tree (with an in-place kernel build)
+if importlib.util.find_spec("ocpagg") is None:  # not installed: the source tree (kernel built in place)
     sys.path.insert(0, str(REPO / "python"))
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 import pyarrow as pa  # noqa: E402
-from ocpagg.synth import SynthInfo, write_cluster_month  # noqa: E402
+
+if TYPE_CHECKING:
+    from ocpagg.synth import SynthInfo
 
 BENCH_DIR = Path(os.environ.get("OCPAGG_BENCH_DIR") or Path(tempfile.gettempdir()) / "ocpagg-bench")
 SCHEMA = "org1234567"
@@ -84,6 +87,8 @@ def tree(pod_rows: int, *, days: int | None = None, months: int = 1, workers: in
     ``months`` > 1 spreads the rows over consecutive months of one cluster (the same pods per hour),
     so the per-day size stays that of a one-month tree of ``pod_rows / months`` rows.
     """
+    from ocpagg.synth import write_cluster_month
+
     key = f"p{pod_rows}_d{days or 'all'}_m{months}"
     folder = BENCH_DIR / key
     marker = folder / "info.pkl"
@@ -271,7 +276,7 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
     cmd = [sys.executable, str(HERE / "runner.py"), system, info_path, out_path]
     if pg_url:
         cmd.append(pg_url)
-    path = os.pathsep.join([str(REPO / "python"), os.environ.get("PYTHONPATH", "")])
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(REPO / "python")) if p)
     env = {**os.environ, "PYTHONPATH": path}
     try:
         proc = subprocess.Popen(cmd, env=env)
@@ -287,7 +292,7 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
             time.sleep(0.05)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
-            raise RuntimeError(f"{system} failed with exit status {proc.returncode}")
+            raise RuntimeError(f"{system} failed with exit status {proc.returncode} (see its stderr above)")
         result = json.loads(Path(out_path).read_text())
     finally:
         for p in (info_path, out_path):

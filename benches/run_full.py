@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -45,8 +47,31 @@ TARGET_RSS_MB = 400.0
 TARGET_COPY = 1.5
 
 
+def snapshot_package() -> Path:
+    """A private copy of the ocpagg package (with its built kernel) for the run.
+
+    A rebuild of the kernel in the work tree while a long run has the old one loaded would crash it;
+    the copy also pins what is measured. Returns the folder to put first on PYTHONPATH.
+    """
+    spec = importlib.util.find_spec("ocpagg")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("ocpagg is not importable: build it first (maturin develop --release)")
+    source = Path(next(iter(spec.submodule_search_locations)))
+    root = benchlib.BENCH_DIR / "snapshot"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(source, root / "ocpagg", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
 def _run(sizes: str, memory_sizes: str, out: Path, files: list[str]) -> int:
-    env = {**os.environ, "OCPAGG_BENCH_SIZES": sizes, "OCPAGG_BENCH_MEMORY_SIZES": memory_sizes}
+    snapshot = snapshot_package()
+    path = os.pathsep.join(p for p in (str(snapshot), os.environ.get("PYTHONPATH", "")) if p)
+    env = {
+        **os.environ,
+        "OCPAGG_BENCH_SIZES": sizes,
+        "OCPAGG_BENCH_MEMORY_SIZES": memory_sizes,
+        "PYTHONPATH": path,
+    }
     cmd = [
         sys.executable,
         "-m",

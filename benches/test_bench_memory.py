@@ -42,11 +42,20 @@ def test_peak_rss(benchmark, case: tuple[int, int, str], request) -> None:
         benchlib.empty_summary(pg_url)
     benchmark.group = "peak RSS"
     runs: list[benchlib.ChildRun] = []
+    errors: list[str] = []
 
     def once() -> None:
-        runs.append(benchlib.run_child(system, info, pg_url=pg_url))
+        try:
+            runs.append(benchlib.run_child(system, info, pg_url=pg_url))
+        except (RuntimeError, TimeoutError) as exc:  # recorded in the results, then failed below
+            errors.append(str(exc))
 
     benchmark.pedantic(once, rounds=1, iterations=1)
+    if errors:
+        benchmark.extra_info.update(
+            kind="memory-failed", system=system, pod_rows=info.pod_rows, error=errors[0]
+        )
+        pytest.fail(errors[0])
     run = runs[-1]
     benchmark.extra_info.update(
         kind="memory",
