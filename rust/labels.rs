@@ -11,8 +11,9 @@ use crate::intern::{Interner, StrId, NULL};
 pub type SetId = u32;
 pub const EMPTY_SET: SetId = 0;
 
-/// A label set: (key, value) pairs sorted by key, a JSON null value kept as `None`.
-type Pairs = Vec<(Box<str>, Option<Box<str>>)>;
+/// A label set: (key, value) string ids of the label interner, sorted by key string; a JSON null
+/// value is [`NULL`].
+type Pairs = Vec<(StrId, StrId)>;
 
 /// The enabled keys K; `None` is Trino's NULL array (no OCP key enabled): every set filters to `{}`.
 pub struct KeyFilter {
@@ -41,6 +42,8 @@ impl KeyFilter {
 
 /// Label sets of one day, each distinct set stored once.
 pub struct LabelSets {
+    /// Keys and values of every label, interned apart from the day's other strings.
+    words: Interner,
     ids: FxHashMap<Pairs, SetId>,
     sets: Vec<Pairs>,
     /// Raw label string id → filtered set id (`u32::MAX` until parsed).
@@ -50,7 +53,8 @@ pub struct LabelSets {
 
 const UNPARSED: SetId = SetId::MAX;
 
-fn label_value(v: &Value) -> std::result::Result<Option<Box<str>>, &'static str> {
+/// A label value as Trino's cast to varchar gives it; `None` for JSON null.
+fn label_value(v: &Value) -> std::result::Result<Option<std::borrow::Cow<'_, str>>, &'static str> {
     match v {
         Value::String(s) => Ok(Some(s.as_str().into())),
         Value::Null => Ok(None),
@@ -65,6 +69,7 @@ impl LabelSets {
         let mut ids = FxHashMap::default();
         ids.insert(Vec::new(), EMPTY_SET);
         Self {
+            words: Interner::new(),
             ids,
             sets: vec![Vec::new()],
             parsed: Vec::new(),
@@ -128,10 +133,12 @@ impl LabelSets {
         for (k, v) in &map {
             let v = label_value(v).map_err(bad)?;
             if !filter.keeps_nothing() && filter.keeps(k) {
-                pairs.push((k.as_str().into(), v));
+                let value = v.map_or(NULL, |v| self.words.intern(&v));
+                pairs.push((self.words.intern(k), value));
             }
         }
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let words = &self.words;
+        pairs.sort_by(|a, b| words.get(a.0).cmp(&words.get(b.0)));
         let id = self.intern(pairs);
         if self.parsed.len() <= idx {
             self.parsed.resize(strings.len().max(idx + 1), UNPARSED);
@@ -152,17 +159,18 @@ impl LabelSets {
             return id;
         }
         let (a, b) = (&self.sets[base as usize], &self.sets[over as usize]);
+        let key = |id: StrId| self.words.get(id);
         let mut out: Pairs = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
-            if j == b.len() || (i < a.len() && a[i].0 < b[j].0) {
-                out.push(a[i].clone());
+            if j == b.len() || (i < a.len() && a[i].0 != b[j].0 && key(a[i].0) < key(b[j].0)) {
+                out.push(a[i]);
                 i += 1;
             } else {
                 if i < a.len() && a[i].0 == b[j].0 {
                     i += 1;
                 }
-                out.push(b[j].clone());
+                out.push(b[j]);
                 j += 1;
             }
         }
@@ -176,20 +184,37 @@ impl LabelSets {
         let pairs = &self.sets[id as usize];
         let mut out = String::with_capacity(2 + pairs.len() * 24);
         out.push('{');
-        for (n, (k, v)) in pairs.iter().enumerate() {
+        for (n, &(k, v)) in pairs.iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
-            out.push_str(&Value::String(k.to_string()).to_string());
+            push_json_string(&mut out, self.words.get(k).unwrap_or_default());
             out.push(':');
-            match v {
-                Some(v) => out.push_str(&Value::String(v.to_string()).to_string()),
+            match self.words.get(v) {
+                Some(v) => push_json_string(&mut out, v),
                 None => out.push_str("null"),
             }
         }
         out.push('}');
         out
     }
+}
+
+/// Append `s` as a JSON string literal (quotes, backslashes and control characters escaped).
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// The distinct filtered label sets each object (node or namespace) had during the day.
@@ -219,5 +244,79 @@ impl ObjectLabels {
             return NONE;
         }
         self.sets.get(&object).map_or(NONE, |v| v.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(
+        labels: &mut LabelSets,
+        strings: &mut Interner,
+        json: &str,
+        filter: &KeyFilter,
+    ) -> SetId {
+        let raw = strings.intern(json);
+        labels.filtered(raw, strings, filter, "pod_labels").unwrap()
+    }
+
+    #[test]
+    fn filter_merge_and_render() {
+        let keys: Vec<String> = ["app", "env", "tier", "q\"k"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let filter = KeyFilter::new(&keys);
+        let (mut labels, mut strings) = (LabelSets::new(), Interner::new());
+        let node = set(
+            &mut labels,
+            &mut strings,
+            r#"{"tier":"db","app":"x","drop":"1"}"#,
+            &filter,
+        );
+        let pod = set(
+            &mut labels,
+            &mut strings,
+            r#"{"env":"prod","app":"y","q\"k":null}"#,
+            &filter,
+        );
+        let same = set(
+            &mut labels,
+            &mut strings,
+            r#"{"app":"x","tier":"db"}"#,
+            &filter,
+        );
+        assert_eq!(node, same, "key order and dropped keys do not matter");
+        let merged = labels.merge(node, pod);
+        assert_eq!(
+            labels.to_json(merged),
+            r#"{"app":"y","env":"prod","q\"k":null,"tier":"db"}"#
+        );
+        assert_eq!(labels.to_json(EMPTY_SET), "{}");
+    }
+
+    #[test]
+    fn no_enabled_key_keeps_nothing() {
+        let filter = KeyFilter::new(&[]);
+        let (mut labels, mut strings) = (LabelSets::new(), Interner::new());
+        let id = set(
+            &mut labels,
+            &mut strings,
+            r#"{"vm_kubevirt_io_name":"vm1"}"#,
+            &filter,
+        );
+        assert_eq!(id, EMPTY_SET);
+    }
+
+    #[test]
+    fn rejects_non_objects() {
+        let filter = KeyFilter::new(&["a".to_string()]);
+        let (mut labels, mut strings) = (LabelSets::new(), Interner::new());
+        let raw = strings.intern("[1, 2]");
+        let err = labels
+            .filtered(raw, &strings, &filter, "pod_labels")
+            .unwrap_err();
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
     }
 }
