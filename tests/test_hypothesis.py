@@ -23,21 +23,26 @@ STORAGE_OPTIONAL = ("node", "csi_driver", "csi_volume_handle")
 NODES = ["n1", "n2", ""]
 NAMESPACES = ["ns-a", "ns_b", "team\\x", "Platform unallocated"]
 PODS = ["p1", "p2", "p3"]
-LABEL_KEYS = ["app", "env", "vm_kubevirt_io_name", "x"]
+LABEL_KEYS = ["app", "env", "vm_kubevirt_io_name", "x", "app.kubernetes.io/name"]
+ENABLEABLE = ["app", "env", "vm_kubevirt_io_name", "app.kubernetes.io/name"]
+LABEL_VALUES = ["1", "2", "", 'q"uote', "é"]
 PATTERNS = ["ns%", "%a", "ns_b", "team\\_", "team\\x", "%", "Platform%", "%unallocated", "Worker unallocated"]
 ROLES = ["master", "infra", "worker", "gpu"]
-# (days of the range, as (year, month, day)); the last one spans two months
+# (days of the range, a day outside it in the same month folder); the last range spans two months
 RANGES = [
-    [(2027, 1, 5)],
-    [(2027, 2, 27), (2027, 2, 28)],
-    [(2028, 2, 29)],
-    [(2027, 1, 31), (2027, 2, 1)],
+    ([(2027, 1, 5)], (2027, 1, 6)),
+    ([(2027, 2, 27), (2027, 2, 28)], (2027, 2, 26)),
+    ([(2028, 2, 29)], (2028, 2, 28)),
+    ([(2027, 1, 31), (2027, 2, 1)], (2027, 2, 2)),
 ]
 
 seconds = st.sampled_from([0.0, 1800.0, H, 2 * H])
 byte_seconds = st.sampled_from([0.0, GIB * 1800.0, GIB * H, 3 * GIB * H])
-label_sets = st.lists(st.tuples(st.sampled_from(LABEL_KEYS), st.sampled_from(["1", "2"])), max_size=3).map(
-    lambda pairs: json.dumps(dict(pairs))  # insertion order varies: key order must not matter
+label_sets = st.builds(
+    # insertion order and spacing vary: neither may matter once filtered
+    lambda pairs, compact: json.dumps(dict(pairs), separators=(",", ":") if compact else None),
+    st.lists(st.tuples(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES)), max_size=3),
+    st.booleans(),
 )
 
 
@@ -46,6 +51,7 @@ class World:
     """A random hourly koku tree and the run's reference data."""
 
     days: list[dt.date]
+    outside: dt.date
     pod_rows: list[dict[str, Any]] = field(default_factory=list)
     storage_rows: list[dict[str, Any]] = field(default_factory=list)
     node_label_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -60,12 +66,13 @@ class World:
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    days = [dt.date(*d) for d in draw(st.sampled_from(RANGES))]
-    world = World(days=days)
-    day_index = st.integers(0, len(days) - 1)
+    in_range, outside = draw(st.sampled_from(RANGES))
+    days = [dt.date(*d) for d in in_range]
+    world = World(days=days, outside=dt.date(*outside))
+    day_of = st.sampled_from([*days, world.outside])
     hours = st.integers(0, 2)
     for _ in range(draw(st.integers(0, 10))):
-        day = days[draw(day_index)]
+        day = draw(day_of)
         node = draw(st.sampled_from(NODES))
         cores = draw(st.sampled_from([0.0, 2.0, 4.0]))
         memory = draw(st.sampled_from([0.0, 4.0 * GIB, 8.0 * GIB]))
@@ -92,7 +99,7 @@ def worlds(draw: st.DrawFn) -> World:
             }
         )
     for _ in range(draw(st.integers(0, 6))):
-        day = days[draw(day_index)]
+        day = draw(day_of)
         world.storage_rows.append(
             {
                 "interval_start": hour(day.year, day.month, day.day, draw(hours)),
@@ -111,7 +118,7 @@ def worlds(draw: st.DrawFn) -> World:
             }
         )
     for _ in range(draw(st.integers(0, 4))):
-        day = days[draw(day_index)]
+        day = draw(day_of)
         world.node_label_rows.append(
             {
                 "interval_start": hour(day.year, day.month, day.day, draw(hours)),
@@ -120,7 +127,7 @@ def worlds(draw: st.DrawFn) -> World:
             }
         )
     for _ in range(draw(st.integers(0, 4))):
-        day = days[draw(day_index)]
+        day = draw(day_of)
         world.namespace_label_rows.append(
             {
                 "interval_start": hour(day.year, day.month, day.day, draw(hours)),
@@ -128,10 +135,10 @@ def worlds(draw: st.DrawFn) -> World:
                 "namespace_labels": draw(label_sets),
             }
         )
-    world.old_pod_days = {d for d in days if draw(st.booleans())}
+    world.old_pod_days = {d for d in [*days, world.outside] if draw(st.booleans())}
     world.old_storage = draw(st.booleans())
     world.split_files = draw(st.booleans())
-    world.enabled_keys = draw(st.lists(st.sampled_from(["app", "env", "vm_kubevirt_io_name"]), unique=True))
+    world.enabled_keys = draw(st.lists(st.sampled_from(ENABLEABLE), unique=True))
     world.cost_categories = draw(
         st.lists(
             st.tuples(st.sampled_from(PATTERNS), st.integers(1, 5)), max_size=3, unique_by=lambda t: t[0]
@@ -169,8 +176,11 @@ def _put(
 
 
 def _write(root: Path, world: World) -> None:
-    """Write the world's hourly rows: per day for pods (old or new style), per month for the rest."""
-    for day in world.days:
+    """Write the world's hourly rows: per day for pods (old or new style), per month for the rest.
+
+    Rows of the day outside the range land in a month folder that is read, and must be ignored.
+    """
+    for day in [*world.days, world.outside]:
         rows = [r for r in world.pod_rows if r["interval_start"].date() == day]
         # an old-style file lacks the effective-usage columns (and node_role)
         old = day in world.old_pod_days
