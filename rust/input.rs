@@ -1,6 +1,6 @@
 //! Reading the columns of one input batch: strings as interned ids, floats, and each row's day.
 
-use arrow::array::{Array, ArrayData, AsArray, DictionaryArray, StringArray};
+use arrow::array::{Array, AsArray, DictionaryArray, StringArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Float64Type, Int32Type, TimeUnit, TimestampMillisecondType};
 use arrow::record_batch::RecordBatch;
@@ -96,22 +96,24 @@ pub fn floats<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Floats<'
 }
 
 /// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is
-/// kept per column, so batches sharing one dictionary (as a Parquet column chunk's do) intern
-/// its values once. The cached dictionary stays referenced, so equal buffer addresses mean the
-/// same buffers.
+/// kept per column and reused while the next batch's dictionary holds the same strings (pyarrow
+/// gives each batch of a Parquet column chunk its own copy of the chunk's dictionary): comparing
+/// bytes is far cheaper than interning every value again.
 #[derive(Default)]
 pub struct StringReader {
-    dictionaries: FxHashMap<&'static str, (ArrayData, Vec<StrId>)>,
+    dictionaries: FxHashMap<&'static str, (StringArray, Vec<StrId>)>,
 }
 
-fn same_buffers(a: &ArrayData, b: &ArrayData) -> bool {
-    a.len() == b.len()
-        && a.offset() == b.offset()
-        && a.buffers().len() == b.buffers().len()
-        && a.buffers()
-            .iter()
-            .zip(b.buffers())
-            .all(|(x, y)| x.as_ptr() == y.as_ptr() && x.len() == y.len())
+/// Whether two string arrays without nulls hold the same strings in the same order.
+fn same_strings(a: &StringArray, b: &StringArray) -> bool {
+    if a.len() != b.len() || a.null_count() != 0 || b.null_count() != 0 {
+        return false;
+    }
+    let (oa, ob) = (a.value_offsets(), b.value_offsets());
+    let (ba, bb) = (oa[0], ob[0]);
+    oa.iter().zip(ob).all(|(x, y)| x - ba == y - bb)
+        && a.value_data()[ba as usize..oa[oa.len() - 1] as usize]
+            == b.value_data()[bb as usize..ob[ob.len() - 1] as usize]
 }
 
 impl StringReader {
@@ -148,16 +150,15 @@ impl StringReader {
                 if **key == DataType::Int32 && **value == DataType::Utf8 =>
             {
                 let arr: &DictionaryArray<Int32Type> = col.as_dictionary();
-                let data = arr.values().to_data();
+                let values: &StringArray = arr.values().as_string::<i32>();
                 let hit =
-                    matches!(self.dictionaries.get(name), Some((d, _)) if same_buffers(d, &data));
+                    matches!(self.dictionaries.get(name), Some((d, _)) if same_strings(d, values));
                 if !hit {
-                    let values: &StringArray = arr.values().as_string::<i32>();
                     let ids = values
                         .iter()
                         .map(|v| v.map_or(NULL, |s| interner.intern(s)))
                         .collect();
-                    self.dictionaries.insert(name, (data, ids));
+                    self.dictionaries.insert(name, (values.clone(), ids));
                 }
                 let dict_ids = &self.dictionaries[name].1;
                 let keys = arr.keys();
