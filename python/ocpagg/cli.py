@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from .errors import ConfigError, OcpaggError
 from .sink import one_line
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 class Progress:
     """A one-line progress bar on stderr, only when stderr is a terminal."""
 
-    def __init__(self, total: int, stream=None) -> None:  # noqa: ANN001
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total = max(total, 1)
         self.done = 0
         self.stream = stream if stream is not None else sys.stderr

@@ -67,6 +67,8 @@ class DatabaseSink(abc.ABC):
     """One database connection holding a run's transaction."""
 
     def __init__(self, connection: Any, *, owns_connection: bool) -> None:
+        if getattr(connection, "_autocommit", False):
+            raise ConfigError("the connection is in autocommit mode; a run needs its own transaction")
         self.connection = connection
         self.owns_connection = owns_connection
 
@@ -266,7 +268,8 @@ def populate_line_item_daily_summary_table(
     """koku's populate_line_item_daily_summary_table_trino, for MASU: delete and insert in one transaction.
 
     ``connection`` is an ADBC connection (adbc_driver_postgresql / adbc_driver_sqlite) or a database URL;
-    ``root`` is the Parquet root (``s3://bucket`` or a directory). The transaction is committed on success.
+    ``root`` is the Parquet root (``s3://bucket`` or a directory). The connection must not be in
+    autocommit mode nor hold uncommitted work: the run rolls back or commits its own transaction.
     """
     from .layout import account_from_schema
 
