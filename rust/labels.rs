@@ -203,6 +203,11 @@ impl LabelSets {
 /// Append `s` as a JSON string literal (quotes, backslashes and control characters escaped).
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
