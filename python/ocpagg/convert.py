@@ -463,9 +463,11 @@ def _map_unique(arr: pa.Array, func, out_type: pa.DataType) -> pa.Array:
 
 def _to_float(arr: pa.Array) -> pa.Array:
     """Strings to float64 like Python ``float()``, anything unparsable → 0.0."""
-    plain = pc.match_substring_regex(arr, _STRICT_FLOAT)
-    if pc.all(plain).as_py() is not False:
+    try:
         return pc.cast(arr, pa.float64())
+    except pa.ArrowInvalid:
+        pass  # an empty cell or an odd number somewhere: only those go through Python
+    plain = pc.match_substring_regex(arr, _STRICT_FLOAT)
     fast = pc.cast(pc.if_else(plain, arr, pa.scalar("0")), pa.float64())
     odd = pc.invert(plain)
     slow = _map_unique(pc.if_else(odd, arr, pa.scalar("")), _python_float, pa.float64())
