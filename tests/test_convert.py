@@ -742,3 +742,13 @@ def test_gzipped_csv(tmp_path: Path) -> None:
     daily = _tree(tmp_path / "out", "namespace_labels", 2027, 2, daily=True)
     assert sorted(daily["namespace_labels"].to_pylist()) == ['{"k": "v0"}', '{"k": "v1"}']
     assert ".ns." in result.files[0].hourly_files[0].name
+
+
+def test_operator_strings_are_sanitized_like_koku_ingest(tmp_path: Path) -> None:
+    # koku's ingest (kafka_msg_handler.get_data_frame) drops NUL and HTML-escapes these columns
+    row = f'{FEB},{_hour("2027-02-11", 0)},"a<b>&\'c""\x00",ns,n1,i-1,1,1,1,1,1,1,1,1,1,1,label_x:<y>,'
+    out = tmp_path / "out"
+    convert([_write(tmp_path / "pods.csv", POD_HEADER, [row])], out, schema=SCHEMA, source_uuid=SOURCE)
+    (hourly,) = _tree(out, "pod_usage", 2027, 2).to_pylist()
+    assert hourly["pod"] == "a&lt;b&gt;&amp;&#x27;c&quot;"
+    assert hourly["pod_labels"] == '{"x": "<y>"}'  # label columns are not sanitized
