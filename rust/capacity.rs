@@ -50,17 +50,16 @@ impl Sum {
     }
 }
 
-/// Hourly maxima of node_capacity_cpu_core_seconds and node_capacity_memory_byte_seconds,
-/// per node (dense by string id) a short list of (interval_start, maxima) with a last-hit hint.
-#[derive(Default)]
-pub struct HourlyCapacity {
-    nodes: Vec<NodeHours>,
-}
+const HOUR_MS: i64 = 3_600_000;
+const HOURS: usize = 24;
 
-#[derive(Default, Clone)]
-struct NodeHours {
-    last: usize,
-    hours: Vec<(i64, [Max; 2])>,
+/// Hourly maxima of node_capacity_cpu_core_seconds and node_capacity_memory_byte_seconds per
+/// (interval_start, node). Interval starts on the hour (koku's) index a dense node × hour table;
+/// any other interval start falls back to a hash map.
+pub struct HourlyCapacity {
+    day_start_ms: i64,
+    on_the_hour: Vec<[Max; 2]>,
+    other: FxHashMap<(i64, StrId), [Max; 2]>,
 }
 
 /// A node's capacity of the day, in core-seconds and byte-seconds.
@@ -71,6 +70,14 @@ pub struct DayCapacity {
 }
 
 impl HourlyCapacity {
+    pub fn new(day: i32) -> Self {
+        Self {
+            day_start_ms: day as i64 * 24 * HOUR_MS,
+            on_the_hour: Vec::new(),
+            other: FxHashMap::default(),
+        }
+    }
+
     #[inline]
     pub fn observe(
         &mut self,
@@ -79,23 +86,17 @@ impl HourlyCapacity {
         cpu: Option<f64>,
         memory: Option<f64>,
     ) {
-        let n = node as usize;
-        if n >= self.nodes.len() {
-            self.nodes.resize(n + 1, NodeHours::default());
-        }
-        let h = &mut self.nodes[n];
-        let at = match h.hours.get(h.last) {
-            Some((t, _)) if *t == interval_start => h.last,
-            _ => match h.hours.iter().position(|(t, _)| *t == interval_start) {
-                Some(at) => at,
-                None => {
-                    h.hours.push((interval_start, [Max::default(); 2]));
-                    h.hours.len() - 1
-                }
-            },
+        let offset = interval_start - self.day_start_ms;
+        let m = if (0..HOURS as i64 * HOUR_MS).contains(&offset) && offset % HOUR_MS == 0 {
+            let slot = node as usize * HOURS + (offset / HOUR_MS) as usize;
+            if slot >= self.on_the_hour.len() {
+                let len = (slot + 1).max(self.on_the_hour.len() * 2);
+                self.on_the_hour.resize(len, [Max::default(); 2]);
+            }
+            &mut self.on_the_hour[slot]
+        } else {
+            self.other.entry((interval_start, node)).or_default()
         };
-        h.last = at;
-        let m = &mut h.hours[at].1;
         m[0].add(cpu);
         m[1].add(memory);
     }
@@ -103,12 +104,19 @@ impl HourlyCapacity {
     /// Per node the sum of its hourly maxima, and the cluster's sum over nodes.
     pub fn daily(&self) -> (FxHashMap<StrId, DayCapacity>, DayCapacity) {
         let mut nodes: FxHashMap<StrId, (Sum, Sum)> = FxHashMap::default();
-        for (node, h) in self.nodes.iter().enumerate() {
-            for (_, m) in &h.hours {
-                let e = nodes.entry(node as StrId).or_default();
-                e.0.add(m[0].get());
-                e.1.add(m[1].get());
+        for (node, hours) in self.on_the_hour.chunks(HOURS).enumerate() {
+            for m in hours {
+                if m[0].get().is_some() || m[1].get().is_some() {
+                    let e = nodes.entry(node as StrId).or_default();
+                    e.0.add(m[0].get());
+                    e.1.add(m[1].get());
+                }
             }
+        }
+        for (&(_, node), m) in &self.other {
+            let e = nodes.entry(node).or_default();
+            e.0.add(m[0].get());
+            e.1.add(m[1].get());
         }
         let (mut cpu, mut mem) = (Sum::default(), Sum::default());
         let per_node = nodes
@@ -132,5 +140,32 @@ impl HourlyCapacity {
                 memory_byte_seconds: mem.get(),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hourly_maxima_summed_per_node_and_cluster() {
+        let day = 20_000;
+        let start = day as i64 * 86_400_000;
+        let mut c = HourlyCapacity::new(day);
+        // node 1: hour 0 max 4, hour 1 max 6, an off-the-hour interval 1; node 2: hour 0 only 8.
+        c.observe(start, 1, Some(2.0), Some(10.0));
+        c.observe(start, 1, Some(4.0), None);
+        c.observe(start + HOUR_MS, 1, Some(6.0), Some(20.0));
+        c.observe(start + 90_000, 1, Some(1.0), None);
+        c.observe(start, 2, Some(8.0), None);
+        c.observe(start + HOUR_MS, 3, None, None);
+        let (nodes, cluster) = c.daily();
+        assert_eq!(nodes[&1].cpu_core_seconds, Some(11.0));
+        assert_eq!(nodes[&1].memory_byte_seconds, Some(30.0));
+        assert_eq!(nodes[&2].cpu_core_seconds, Some(8.0));
+        assert_eq!(nodes[&2].memory_byte_seconds, None);
+        assert!(nodes.get(&3).is_none_or(|n| n.cpu_core_seconds.is_none()));
+        assert_eq!(cluster.cpu_core_seconds, Some(19.0));
+        assert_eq!(cluster.memory_byte_seconds, Some(30.0));
     }
 }

@@ -81,7 +81,7 @@ impl DayState {
             labels: LabelSets::new(),
             node_labels: ObjectLabels::default(),
             namespace_labels: ObjectLabels::default(),
-            capacity: HourlyCapacity::default(),
+            capacity: HourlyCapacity::new(day),
             pods: DailyPods::default(),
             storage: StorageDay::default(),
             categories: FxHashMap::default(),

@@ -34,14 +34,6 @@ impl<const N: usize> Default for Sums<N> {
 }
 
 impl<const N: usize> Sums<N> {
-    #[inline(always)]
-    pub fn add(&mut self, slot: usize, v: Option<f64>) {
-        if let Some(v) = v {
-            self.values[slot] += v;
-            self.present |= 1 << slot;
-        }
-    }
-
     pub fn get(&self, slot: usize) -> Option<f64> {
         (self.present & (1 << slot) != 0).then_some(self.values[slot])
     }
@@ -174,23 +166,32 @@ impl DailyPods {
         if row.resource_id != resource_id {
             row.resource_id = strings.max(row.resource_id, resource_id);
         }
+        // Add into the values and build the presence mask in a register; one store of the mask
+        // (byte-wise read-modify-writes of it stall on store forwarding).
+        let mut mask = 0u16;
+        let values = &mut row.sums.values;
+        let mut add = |slot: usize, v: Option<f64>| {
+            if let Some(v) = v {
+                values[slot] += v;
+                mask |= 1 << slot;
+            }
+        };
         for (slot, m) in v.metrics.into_iter().enumerate() {
-            row.sums.add(slot, m);
+            add(slot, m);
         }
         for (which, (u, r)) in [(USAGE_CPU, REQUEST_CPU), (USAGE_MEM, REQUEST_MEM)]
             .into_iter()
             .enumerate()
         {
             match v.effective[which] {
-                Some(e) => row.sums.add(EFFECTIVE_CPU + which, Some(e)),
+                Some(e) => add(EFFECTIVE_CPU + which, Some(e)),
                 None => {
-                    row.sums
-                        .add(FALLBACK + 2 * which, Some(v.metrics[u].unwrap_or(0.0)));
-                    row.sums
-                        .add(FALLBACK + 2 * which + 1, Some(v.metrics[r].unwrap_or(0.0)));
+                    add(FALLBACK + 2 * which, Some(v.metrics[u].unwrap_or(0.0)));
+                    add(FALLBACK + 2 * which + 1, Some(v.metrics[r].unwrap_or(0.0)));
                 }
             }
         }
+        row.sums.present |= mask;
         row.capacity_cores.add(v.capacity_cores);
         row.capacity_memory_bytes.add(v.capacity_memory_bytes);
     }
