@@ -306,11 +306,19 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
 # ---- PostgreSQL --------------------------------------------------------------------------------------
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class LocalPostgres:
     """A throwaway PostgreSQL cluster on a local port (or the server of $OCPAGG_BENCH_PG_URL)."""
 
-    def __init__(self, port: int = 54329) -> None:
-        self.port = port
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or _free_port()
         self.dir: Path | None = None
         self.url = os.environ.get("OCPAGG_BENCH_PG_URL", "")
 
@@ -328,6 +336,14 @@ class LocalPostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="ocpagg-bench-pg-"))
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
+        assert self.dir is not None
         data = self.dir / "data"
         subprocess.run(
             self._as_owner("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"),
@@ -345,6 +361,10 @@ class LocalPostgres:
 
     def stop(self) -> None:
         if self.dir is None:
+            return
+        if not (self.dir / "data" / "postmaster.pid").exists():
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
             return
         subprocess.run(
             self._as_owner("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"),

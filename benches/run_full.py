@@ -63,7 +63,7 @@ def snapshot_package() -> Path:
     return root
 
 
-def _run(sizes: str, memory_sizes: str, out: Path, files: list[str]) -> int:
+def _run(sizes: str, memory_sizes: str, out: Path, files: list[str], keyword: str | None = None) -> int:
     snapshot = snapshot_package()
     path = os.pathsep.join(p for p in (str(snapshot), os.environ.get("PYTHONPATH", "")) if p)
     env = {
@@ -83,6 +83,7 @@ def _run(sizes: str, memory_sizes: str, out: Path, files: list[str]) -> int:
         f"--benchmark-json={out}",
         "--benchmark-columns=median,min,max,rounds",
         "--benchmark-sort=name",
+        *(["-k", keyword] if keyword else []),
     ]
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, env=env, cwd=REPO, check=False).returncode
@@ -390,7 +391,10 @@ def main() -> int:
     parser.add_argument("--memory-sizes", default="10M,50M", help="pod-row sizes of the peak-RSS runs")
     parser.add_argument("--json", type=Path, default=benchlib.BENCH_DIR / "results.json")
     parser.add_argument("--render-only", action="store_true", help="only rewrite the docs from --json")
-    parser.add_argument("--only", nargs="*", help="bench files to run (default: all)")
+    parser.add_argument(
+        "--only", nargs="*", help="bench files to run (default: all); their results replace those in --json"
+    )
+    parser.add_argument("-k", dest="keyword", help="pytest -k expression to select benchmarks")
     args = parser.parse_args()
     command = (
         "python benches/run_full.py"
@@ -399,9 +403,19 @@ def main() -> int:
     )
     if not args.render_only:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        code = _run(args.sizes, args.memory_sizes, args.json, args.only or BENCH_FILES)
+        previous = (
+            json.loads(args.json.read_text()) if (args.only or args.keyword) and args.json.exists() else None
+        )
+        code = _run(args.sizes, args.memory_sizes, args.json, args.only or BENCH_FILES, args.keyword)
         if code not in (0, 1):
             return code
+        if previous is not None:  # a partial run: its results replace the same benchmarks of the last one
+            fresh = json.loads(args.json.read_text())
+            names = {b["fullname"] for b in fresh["benchmarks"]}
+            fresh["benchmarks"] = [b for b in previous["benchmarks"] if b["fullname"] not in names] + fresh[
+                "benchmarks"
+            ]
+            args.json.write_text(json.dumps(fresh))
     data = json.loads(args.json.read_text())
     text, series = render(data, command)
     DOCS.mkdir(exist_ok=True)
