@@ -454,3 +454,17 @@ def test_month_rows_in_default_partition_move_to_the_new_partition(
         "reporting_ocpusagelineitem_daily_summary_2027_01",
     ]
     assert '"from": "2027-01-01"' in tracked[1][1] and '"to": "2027-02-01"' in tracked[1][1]
+
+
+def test_autocommit_connection_is_refused(pg_url: str, pg_schema: str) -> None:
+    import adbc_driver_postgresql.dbapi as pg
+    import pytest
+    from ocpagg.errors import ConfigError
+    from ocpagg.sink import open_sink
+
+    conn = pg.connect(pg_url, autocommit=True)
+    try:
+        with pytest.raises(ConfigError, match="autocommit"):
+            open_sink(conn, pg_schema)
+    finally:
+        conn.close()
