@@ -6,6 +6,7 @@ The table is created from koku's models (tests/koku_ddl.py); the rows must equal
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import time
@@ -410,8 +411,8 @@ def test_python_api_for_masu(tmp_path: Path, pg_url: str, pg_conn: Any, pg_schem
     result = populate_line_item_daily_summary_table(
         pg_conn,
         pg_schema,
-        kw["start_date"],
-        kw["end_date"],
+        kw["start_date"].isoformat(),  # koku passes strings or dates
+        dt.datetime.combine(kw["end_date"], dt.time()),
         PERIOD,
         CLUSTER,
         ALIAS,

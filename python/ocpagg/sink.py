@@ -252,11 +252,23 @@ def run_summary(
     return result
 
 
+def as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    """A date from a date, a datetime or an ISO string (koku passes all three)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.datetime.fromisoformat(str(value)).date()
+    except ValueError as exc:
+        raise ConfigError(f"not a date: {value!r}") from exc
+
+
 def populate_line_item_daily_summary_table(
     connection: Any,
     schema: str,
-    start_date: dt.date,
-    end_date: dt.date,
+    start_date: dt.date | dt.datetime | str,
+    end_date: dt.date | dt.datetime | str,
     report_period_id: int,
     cluster_id: str,
     cluster_alias: str | None,
@@ -277,8 +289,8 @@ def populate_line_item_daily_summary_table(
         root=root,
         account=account_from_schema(schema),
         source_uuid=str(source),
-        start_date=start_date,
-        end_date=end_date,
+        start_date=as_date(start_date),
+        end_date=as_date(end_date),
         report_period_id=int(report_period_id),
         cluster_id=cluster_id,
         cluster_alias=cluster_alias,
