@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 import fsspec
 import pyarrow as pa
@@ -28,37 +29,65 @@ MASTER_NAMESPACE = "openshift-kube-apiserver"
 INFRA_LABEL_TEXT = '"node_role_kubernetes_io": "infra"'
 
 
+BATCH_ROWS = 64 * 1024
+
+
 def _read_columns(
     fs: fsspec.AbstractFileSystem, path: str, wanted: list[str], start: dt.date, end: dt.date
-) -> pa.Table:
-    """The ``wanted`` columns present in the file, rows with interval_start in [start, end]."""
+) -> Iterator[pa.Table]:
+    """Batches of the ``wanted`` columns (NULL when absent, as strings), interval_start in [start, end]."""
+    low = pa.scalar(dt.datetime.combine(start, dt.time()), pa.timestamp("ms"))
+    high = pa.scalar(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), pa.timestamp("ms"))
     try:
         with fs.open(path, "rb") as handle:
             parquet = pq.ParquetFile(handle)
             names = set(parquet.schema_arrow.names)
             if "interval_start" not in names:
                 raise InputError(path, "column interval_start is missing")
-            table = parquet.read(columns=["interval_start", *(c for c in wanted if c in names)])
+            columns = ["interval_start", *(c for c in wanted if c in names)]
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+                table = pa.Table.from_batches([batch])
+                ts = table.column("interval_start").cast(pa.timestamp("ms"))
+                table = table.filter(pc.and_(pc.greater_equal(ts, low), pc.less(ts, high)))
+                if table.num_rows == 0:
+                    continue
+                arrays = []
+                for name in wanted:
+                    if name not in table.column_names:
+                        arrays.append(pa.nulls(table.num_rows, pa.string()))
+                        continue
+                    column = table.column(name)
+                    if pa.types.is_dictionary(column.type):
+                        column = column.cast(column.type.value_type)
+                    arrays.append(column.cast(pa.string()))
+                yield pa.table(arrays, names=wanted)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
         raise InputError(path, f"unreadable Parquet file ({exc})") from exc
-    try:
-        ts = table.column("interval_start").cast(pa.timestamp("ms"))
-        low = pa.scalar(dt.datetime.combine(start, dt.time()), pa.timestamp("ms"))
-        high = pa.scalar(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), pa.timestamp("ms"))
-        table = table.filter(pc.and_(pc.greater_equal(ts, low), pc.less(ts, high)))
-        for name in wanted:
-            if name not in table.column_names:
-                table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
-            else:
-                column = table.column(name)
-                if pa.types.is_dictionary(column.type):
-                    column = column.cast(column.type.value_type)
-                table = table.set_column(table.schema.get_field_index(name), name, column.cast(pa.string()))
-    except pa.ArrowInvalid as exc:
-        raise InputError(path, f"unexpected column type ({exc})") from exc
-    return table.select(wanted)
+
+
+def _scan_pods(
+    table: pa.Table, api_nodes: dict[tuple[str, str], bool], operator_role: dict[tuple[str, str], str]
+) -> None:
+    """Fold a batch of pod rows into: runs apiserver pods, max operator role, per (node, resource_id)."""
+    table = table.append_column(
+        "is_api", pc.fill_null(pc.equal(table.column("namespace"), MASTER_NAMESPACE), False)
+    )
+    role = table.column("node_role")
+    table = table.set_column(3, "node_role", pc.if_else(pc.equal(role, ""), None, role))
+    grouped = table.group_by(["node", "resource_id"]).aggregate([("is_api", "any"), ("node_role", "max")])
+    for node, resource_id, is_api, role_max in zip(
+        grouped.column("node").to_pylist(),
+        grouped.column("resource_id").to_pylist(),
+        grouped.column("is_api_any").to_pylist(),
+        grouped.column("node_role_max").to_pylist(),
+        strict=True,
+    ):
+        key = (node, resource_id)
+        api_nodes[key] = api_nodes.get(key, False) or bool(is_api)
+        if role_max is not None and (key not in operator_role or role_max > operator_role[key]):
+            operator_role[key] = role_max
 
 
 def derive_node_roles(
@@ -73,43 +102,23 @@ def derive_node_roles(
     for year, month, days in month_ranges(start_date, end_date):
         files = list_month_files(fs, base, account, source_uuid, year, month)
         for path in files["pod_usage"]:
-            table = _read_columns(
-                fs, path, ["node", "resource_id", "namespace", "node_role"], days[0], days[-1]
-            )
-            if table.num_rows == 0:
-                continue
-            table = table.append_column(
-                "is_api", pc.fill_null(pc.equal(table.column("namespace"), MASTER_NAMESPACE), False)
-            )
-            role = table.column("node_role")
-            table = table.set_column(3, "node_role", pc.if_else(pc.equal(role, ""), None, role))
-            grouped = table.group_by(["node", "resource_id"]).aggregate(
-                [("is_api", "any"), ("node_role", "max")]
-            )
-            for node, resource_id, is_api, role_max in zip(
-                grouped.column("node").to_pylist(),
-                grouped.column("resource_id").to_pylist(),
-                grouped.column("is_api_any").to_pylist(),
-                grouped.column("node_role_max").to_pylist(),
-                strict=True,
-            ):
-                key = (node, resource_id)
-                api_nodes[key] = api_nodes.get(key, False) or bool(is_api)
-                if role_max is not None and (key not in operator_role or role_max > operator_role[key]):
-                    operator_role[key] = role_max
+            wanted = ["node", "resource_id", "namespace", "node_role"]
+            for table in _read_columns(fs, path, wanted, days[0], days[-1]):
+                _scan_pods(table, api_nodes, operator_role)
         for path in files["node_labels"]:
-            table = _read_columns(fs, path, ["node", "node_labels"], days[0], days[-1])
-            if table.num_rows == 0:
-                continue
-            flag = pc.fill_null(pc.match_substring(table.column("node_labels"), INFRA_LABEL_TEXT), False)
-            table = table.append_column("is_infra", flag)
-            grouped = table.group_by(["node"]).aggregate([("is_infra", "any")])
-            for node, is_infra in zip(
-                grouped.column("node").to_pylist(), grouped.column("is_infra_any").to_pylist(), strict=True
-            ):
-                labelled.add(node)
-                if is_infra:
-                    infra.add(node)
+            for table in _read_columns(fs, path, ["node", "node_labels"], days[0], days[-1]):
+                flag = pc.fill_null(pc.match_substring(table.column("node_labels"), INFRA_LABEL_TEXT), False)
+                grouped = (
+                    table.append_column("is_infra", flag).group_by(["node"]).aggregate([("is_infra", "any")])
+                )
+                for node, is_infra in zip(
+                    grouped.column("node").to_pylist(),
+                    grouped.column("is_infra_any").to_pylist(),
+                    strict=True,
+                ):
+                    labelled.add(node)
+                    if is_infra:
+                        infra.add(node)
     roles = []
     for (node, resource_id), is_api in sorted(
         api_nodes.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")
