@@ -277,7 +277,8 @@ def test_connection_killed_mid_run_leaves_table_as_before(
             with pg_conn.cursor() as cur:
                 cur.execute(
                     "SELECT pid FROM pg_stat_activity "
-                    "WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
+                    "WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0",
+                    parameters=[f'"{pg_schema}"'],
                 )
                 found = cur.fetchall()
             pg_conn.commit()
@@ -302,7 +303,8 @@ def test_connection_killed_mid_run_leaves_table_as_before(
         with pg_conn.cursor() as cur:  # never leave a sleeping backend behind
             cur.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
+                "WHERE wait_event = 'PgSleep' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0",
+                parameters=[f'"{pg_schema}"'],
             )
         pg_conn.commit()
     assert child.returncode != 0
