@@ -107,3 +107,26 @@ def test_sqlite_rerun_replaces_and_keeps_infrastructure_rows(tmp_path: Path) -> 
         assert [r[0] for r in categories] == ["Platform unallocated", "kube-%", "openshift", "openshift-%"]
         periods = conn.execute("SELECT id, cluster_id FROM reporting_ocpusagereportperiod").fetchall()
         assert periods == [(1, "e2e-cluster")]
+
+
+def test_sqlite_failure_half_way_leaves_the_file_as_before(tmp_path: Path) -> None:
+    kw = write_small_cluster(tmp_path / "root")
+    db = tmp_path / "f.sqlite"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OCPAGG_DATABASE_URL"}
+    assert run_cli(["init-db", "--db", f"sqlite:///{db}"], env).returncode == 0
+    args = summarize_args(str(tmp_path / "root"), "org1234567", kw, f"sqlite:///{db}")
+    assert run_cli(args, env).returncode == 0
+    with sqlite3.connect(db) as conn:
+        before = sorted(conn.execute("SELECT * FROM reporting_ocpusagelineitem_daily_summary").fetchall())
+        # day 3 is refused after days 1 and 2 went in
+        conn.execute(
+            "CREATE TRIGGER refuse_day_3 BEFORE INSERT ON reporting_ocpusagelineitem_daily_summary "
+            "WHEN NEW.usage_start = '2027-01-03' BEGIN SELECT RAISE(ABORT, 'day 3 refused'); END"
+        )
+    proc = run_cli(args, env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].endswith("day 3 refused"), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    with sqlite3.connect(db) as conn:
+        after = sorted(conn.execute("SELECT * FROM reporting_ocpusagelineitem_daily_summary").fetchall())
+    assert len(before) > 10 and after == before
