@@ -1,7 +1,7 @@
 # Benchmarks (issue 5). The gates run in CI beside tests/; the full sizes take a while on 2 cores.
 PYTHON ?= python
 SIZES ?= 1M,10M
-MEMORY_SIZES ?= 10M,50M
+MEMORY_SIZES ?= 1M,10M,50M
 
 .PHONY: bench-gates bench-full bench-render
 

@@ -78,7 +78,9 @@ def rounds(pod_rows: int, small: int, large: int) -> int:
 
 # Pod-row sizes of the timing benches and of the peak-RSS runs.
 SIZES = _sizes("OCPAGG_BENCH_SIZES", "1M,10M")
-MEMORY_SIZES = _sizes("OCPAGG_BENCH_MEMORY_SIZES", "10M,50M")
+MEMORY_SIZES = _sizes("OCPAGG_BENCH_MEMORY_SIZES", "1M,10M,50M")
+# The cluster whose month is repeated over more months for the flat-memory check (same rows per day).
+FLAT_BASE = parse_size(os.environ.get("OCPAGG_BENCH_FLAT_BASE", "10M"))
 
 
 def tree(pod_rows: int, *, days: int | None = None, months: int = 1, workers: int = 2) -> SynthInfo:

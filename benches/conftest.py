@@ -1,7 +1,7 @@
 """Fixtures of the benchmarks: sizes from the environment, cached synthetic trees, a PostgreSQL server.
 
 OCPAGG_BENCH_SIZES        pod-row sizes of the timing benches (default "1M,10M")
-OCPAGG_BENCH_MEMORY_SIZES pod-row sizes of the peak-RSS runs (default "10M,50M")
+OCPAGG_BENCH_MEMORY_SIZES pod-row sizes of the peak-RSS runs (default "1M,10M,50M")
 OCPAGG_BENCH_DIR          where generated trees are cached (default $TMPDIR/ocpagg-bench)
 OCPAGG_BENCH_PG_URL       an existing PostgreSQL server to use instead of a throwaway one
 """

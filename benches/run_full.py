@@ -1,6 +1,6 @@
 """Run the full benchmarks and write docs/benchmarks.md and docs/benchmarks.png.
 
-    python benches/run_full.py                        # 1M and 10M timings, 10M and 50M peak RSS
+    python benches/run_full.py                        # 1M and 10M timings, 1M, 10M and 50M peak RSS
     python benches/run_full.py --sizes 1M --memory-sizes 1M,5M
     python benches/run_full.py --render-only          # re-render from the last results JSON
 
@@ -275,6 +275,7 @@ def render(data: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
             f"{_fmt_s(beyond)} | {_fmt_s(copy)} | {beyond / copy:.2f} |"
         )
         series["time"]["ocpagg end to end (PostgreSQL)"].append((size, e2e))
+        series["time"]["plain COPY of the summary rows"].append((size, copy))
         if size >= 9_000_000:
             targets.append(
                 f"| end to end at {_label(size)}: time beyond read+aggregate ≤1.5× COPY | "
@@ -302,30 +303,40 @@ def render(data: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
         label = r["system"] + (" (more months, same cluster)" if r["months"] > 1 else "")
         series["rss"][label].append((r["pod_rows"], r["max_rss_mb"]))
     add("")
+    base_size = benchlib.FLAT_BASE
     for system in ("ocpagg-stream", "ocpagg-pg"):
-        runs = sorted((r for r in mem if r["system"] == system), key=lambda r: r["pod_rows"])
-        if len(runs) < 2:
-            continue
-        small = min(r["pod_rows"] for r in runs)
-        base = [r for r in runs if r["pod_rows"] == small and r["months"] == 1]
+        runs = [r for r in mem if r["system"] == system]
+        base = [r for r in runs if r["months"] == 1 and _label(r["pod_rows"]) == _label(base_size)]
         if not base:
             continue
         b = base[0]["max_rss_mb"]
         for r in runs:
-            if r["pod_rows"] == small:
+            if r["pod_rows"] <= base[0]["pod_rows"] * 1.5:
                 continue
             growth = r["max_rss_mb"] / b - 1
             how = (
-                f"{r['months']} months of the {_label(small)} cluster"
+                f"{r['months']} months of the {_label(base_size)} cluster, same rows per day"
                 if r["months"] > 1
-                else ("one month, bigger cluster")
+                else f"one month of a {r['pods_per_hour'] / base[0]['pods_per_hour']:.0f}× bigger cluster"
             )
             ok = growth <= TARGET_RSS_FLAT and r["max_rss_mb"] < TARGET_RSS_MB
             targets.append(
-                f"| {system} peak RSS at {_label(r['pod_rows'])} ({how}) within 10% of "
-                f"{_label(small)} and < 400 MB | {r['max_rss_mb']:.0f} MB vs {b:.0f} MB "
+                f"| {system} peak RSS at {_label(r['pod_rows'])} ({how}): within 10% of "
+                f"{_label(base_size)} and < 400 MB | {r['max_rss_mb']:.0f} MB vs {b:.0f} MB "
                 f"({growth:+.0%}) | {_verdict(ok)} |"
             )
+        # the more-months series starts from the one-month run of the same cluster
+        label = system + " (more months, same cluster)"
+        if label in series["rss"]:
+            series["rss"][label].append((base[0]["pod_rows"], b))
+    best_ra = [r for r in ra if r["system"] == "ocpagg"]
+    if best_ra:
+        r = max(best_ra, key=lambda r: r["pod_rows"])
+        rate = r["pod_rows"] / r["median"]
+        targets.append(
+            f"| (for scale) the proof of concept's reported 7,000 input rows/s | ocpagg read + aggregate at "
+            f"{_label(r['pod_rows'])}: {rate / 1e6:.2f} M pod rows/s = {rate / 7000:.0f}× | |"
+        )
 
     if targets:
         lines[lines.index("## Read + aggregate (local Parquet → summary rows)") : 0] = [
@@ -336,6 +347,16 @@ def render(data: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
             *targets,
             "",
         ]
+    add("## Notes")
+    add("")
+    add("- Flat memory (SPEC §2) means flat as the number of days grows for a cluster of a given size:")
+    add("  the `months` > 1 rows. A one-month 50M tree is a 5× bigger cluster (5× the rows of every")
+    add("  day), so its peak grows with the day's size; both readings of the 50M target are listed.")
+    add("- The pandas baseline is vectorised pandas except for the label merge (`json` per row); the")
+    add("  proof of concept itself was ~12× slower than it (7,000 rows/s), hence the line for scale.")
+    add("- The DuckDB baseline is the tests' correctness reference: it loads a whole month into Arrow")
+    add("  tables before querying (hence its memory), and is not a tuned DuckDB pipeline.")
+    add("")
     add("## CI gates")
     add("")
     add("`python -m pytest benches/test_gates.py` (run by CI beside `tests/`) generates 200k pod rows")
@@ -348,16 +369,43 @@ def render(data: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), series
 
 
+_COLORS = {
+    "kernel": "tab:olive",
+    "ocpagg-pg": "tab:green",
+    "end to end": "tab:green",
+    "COPY": "tab:gray",
+    "ocpagg-stream": "tab:cyan",
+    "ocpagg": "tab:red",
+    "duckdb": "tab:blue",
+    "pandas": "tab:purple",
+}
+
+
+def _color(label: str) -> str:
+    for key, color in _COLORS.items():
+        if key in label:
+            return color
+    return "black"
+
+
 def plot(series: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 5.5))
     for label, points in sorted(series["time"].items()):
         points = sorted(points)
-        ax_t.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        style = ":" if "COPY" in label else "-"
+        ax_t.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            style,
+            marker="o",
+            label=label,
+            color=_color(label),
+        )
     ax_t.set_xscale("log")
     ax_t.set_yscale("log")
     ax_t.set_xlabel("hourly pod rows")
@@ -368,7 +416,14 @@ def plot(series: dict[str, Any], path: Path) -> None:
     for label, points in sorted(series["rss"].items()):
         points = sorted(points)
         style = "--" if "months" in label else "-"
-        ax_m.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=label)
+        ax_m.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            style,
+            marker="o",
+            label=label,
+            color=_color(label),
+        )
     ax_m.axhline(TARGET_RSS_MB, color="grey", linestyle=":", label="400 MB target")
     ax_m.set_xscale("log")
     ax_m.set_yscale("log")
@@ -377,7 +432,7 @@ def plot(series: dict[str, Any], path: Path) -> None:
     ax_m.set_title("Peak memory of the whole process")
     ax_m.grid(True, which="both", alpha=0.3)
     ax_m.legend(fontsize=8)
-    fig.suptitle("ocpagg vs baselines (2-core machine)")
+    fig.suptitle("ocpagg vs baselines on the same files (2-core machine; medians)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -388,7 +443,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="1M,10M", help="pod-row sizes of the timings")
-    parser.add_argument("--memory-sizes", default="10M,50M", help="pod-row sizes of the peak-RSS runs")
+    parser.add_argument("--memory-sizes", default="1M,10M,50M", help="pod-row sizes of the peak-RSS runs")
     parser.add_argument("--json", type=Path, default=benchlib.BENCH_DIR / "results.json")
     parser.add_argument("--render-only", action="store_true", help="only rewrite the docs from --json")
     parser.add_argument(
@@ -399,7 +454,7 @@ def main() -> int:
     command = (
         "python benches/run_full.py"
         + (f" --sizes {args.sizes}" if args.sizes != "1M,10M" else "")
-        + (f" --memory-sizes {args.memory_sizes}" if args.memory_sizes != "10M,50M" else "")
+        + (f" --memory-sizes {args.memory_sizes}" if args.memory_sizes != "1M,10M,50M" else "")
     )
     if not args.render_only:
         args.json.parent.mkdir(parents=True, exist_ok=True)

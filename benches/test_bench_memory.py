@@ -1,8 +1,8 @@
 """Peak RSS of the whole process: each system run once in a fresh Python process (VmHWM).
 
-Sizes: OCPAGG_BENCH_MEMORY_SIZES (default 10M and 50M). Each size is a cluster-month (the per-day
-size grows with it) and, for sizes above the smallest, also the smallest size's cluster over more months
-(`xN months`: the same per-day size, N times the days — the flat-memory check of SPEC §2).
+Sizes: OCPAGG_BENCH_MEMORY_SIZES (default 1M, 10M and 50M). Each size is a cluster-month (the per-day
+size grows with it) and, for multiples of OCPAGG_BENCH_FLAT_BASE (default 10M), also that size's cluster
+over more months (`xN months`: the same per-day size, N times the days — the flat-memory check of SPEC §2).
 The baselines run at sizes up to 10M only (they hold the whole month in memory).
 """
 
@@ -19,9 +19,13 @@ for _rows in benchlib.MEMORY_SIZES:
     _CASES.append((_rows, 1, "ocpagg-pg"))
     if _rows <= _BASELINE_LIMIT:
         _CASES += [(_rows, 1, "ocpagg"), (_rows, 1, "duckdb"), (_rows, 1, "pandas")]
-_BASE = min(benchlib.MEMORY_SIZES) if benchlib.MEMORY_SIZES else 0
+_BASE = (
+    benchlib.FLAT_BASE
+    if benchlib.FLAT_BASE in benchlib.MEMORY_SIZES
+    else min(benchlib.MEMORY_SIZES, default=0)
+)
 for _rows in benchlib.MEMORY_SIZES:
-    if _rows > _BASE and _rows % _BASE == 0:
+    if _BASE and _rows > _BASE and _rows % _BASE == 0:
         _CASES.append((_rows, _rows // _BASE, "ocpagg-stream"))
         _CASES.append((_rows, _rows // _BASE, "ocpagg-pg"))
 
