@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from .errors import ConfigError, OcpaggError
+from .reader import use_lean_allocator
 from .sink import one_line
 
 LOG = logging.getLogger("ocpagg.cli")
@@ -180,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    LOG.debug("pyarrow allocator: %s", use_lean_allocator())
     command = _COMMANDS.get(args.command)
     if command is None:
         from .convert import run_convert

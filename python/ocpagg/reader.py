@@ -32,6 +32,20 @@ class ReportFile:
     day_row_groups: dict[dt.date, tuple[int, ...]]
 
 
+def use_lean_allocator() -> str:
+    """Make pyarrow allocate from jemalloc (else the system allocator) instead of mimalloc.
+
+    Decoding koku's 200k-row row groups day after day, mimalloc keeps about 80 MB more resident
+    at 10M rows a month. The pool is process-wide, so only the CLI calls this; returns its name.
+    """
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pool = pa.system_memory_pool()
+    pa.set_memory_pool(pool)
+    return pool.backend_name
+
+
 def _is_string(t: pa.DataType) -> bool:
     if pa.types.is_dictionary(t):
         return _is_string(t.value_type)

@@ -104,6 +104,14 @@ def iter_summary_batches(
         reports: dict[str, list[ReportFile]] = {
             rt: [open_report_file(fs, path, rt, days) for path in paths] for rt, paths in files.items()
         }
+        if not reports["pod_usage"]:
+            LOG.warning(
+                "source %s %04d-%02d: no pod_usage files under %s; the range gets no rows",
+                params.source_uuid,
+                year,
+                month,
+                base,
+            )
         LOG.info(
             "source %s %04d-%02d: %s",
             params.source_uuid,
