@@ -269,6 +269,15 @@ class ChildRun:
     rows: int
 
 
+def _child_pythonpath() -> str:
+    """PYTHONPATH for a child that imports the same ocpagg as this process (installed, snapshot or tree)."""
+    spec = importlib.util.find_spec("ocpagg")
+    parts = [os.environ.get("PYTHONPATH", "")]
+    if spec is not None and spec.submodule_search_locations:
+        parts.append(str(Path(next(iter(spec.submodule_search_locations))).parent))
+    return os.pathsep.join(p for p in parts if p)
+
+
 def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeout: float = 3600) -> ChildRun:
     """Run ``system`` on ``info`` in a new Python process and take its peak RSS (VmHWM at exit)."""
     with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
@@ -278,8 +287,7 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
     cmd = [sys.executable, str(HERE / "runner.py"), system, info_path, out_path]
     if pg_url:
         cmd.append(pg_url)
-    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(REPO / "python")) if p)
-    env = {**os.environ, "PYTHONPATH": path}
+    env = {**os.environ, "PYTHONPATH": _child_pythonpath()}
     try:
         proc = subprocess.Popen(cmd, env=env)
         deadline = time.monotonic() + timeout

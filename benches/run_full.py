@@ -291,7 +291,10 @@ def render(data: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
     add("(the high-water mark of its resident set; `ru_maxrss` would count the parent's pages copied at")
     add("fork). **ocpagg-stream** streams day by day and drops each day's rows (what the sinks do);")
     add("**ocpagg-pg** is the end-to-end run into PostgreSQL; **ocpagg** builds the whole month's Table.")
-    add("`months` > 1: the cluster of the smallest size over more months (same rows per day, more days).")
+    add(
+        f"`months` > 1: the {_label(benchlib.FLAT_BASE)} cluster over more months (same rows per day, "
+        "more days)."
+    )
     add("")
     add("| system | pod rows | months | days | pods/hour | peak RSS MB | seconds |")
     add("|---|---:|---:|---:|---:|---:|---:|")
