@@ -174,12 +174,16 @@ def render(data: dict[str, Any], command: str) -> tuple[str, dict[str, Any]]:
     add = lines.append
     add("# Benchmarks")
     add("")
-    add(f"Measured {dt.date.today().isoformat()} on {_machine()}, commit {_commit()}; {_versions()}.")
+    info = data.get("commit_info", {})
+    commit = str(info.get("id", ""))[:7] or _commit()
+    when = str(data.get("datetime", dt.datetime.now(dt.UTC).isoformat()))[:16].replace("T", " ")
+    dirty = " with uncommitted changes in the tree" if info.get("dirty") else ""
+    add(f"Measured {when} UTC on {_machine()}, commit {commit}{dirty}; {_versions()}.")
     add("The machine is shared (other builds and tests ran at the same time): compare ratios, not")
     add("absolute times. Every system reads the same generated files in the same run. Reproduce with:")
     add("")
     add("```")
-    add(command)
+    add(command + "   # or: make bench-full")
     add("```")
     add("")
     add("Input: `ocpagg.synth.write_cluster_month`, one cluster-month (August, 31 days) in koku's hourly")
