@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import benchlib
 import pytest
+from pgfixture import postgres  # noqa: F401 - the session's PostgreSQL fixture
 
 _BASELINE_LIMIT = 10_000_000
 

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import benchlib
 import pytest
+from pgfixture import postgres  # noqa: F401 - the session's PostgreSQL fixture
 
 
 @pytest.fixture(scope="module", params=benchlib.SIZES, ids=benchlib.size_label)
-def loaded_db(request, postgres: str):
+def loaded_db(request):
+    url = request.getfixturevalue("postgres")
     info = benchlib.tree(request.param)
-    benchlib.prepare_database(postgres, info)
-    return request.param, info, postgres
+    benchlib.prepare_database(url, info)
+    return request.param, info, url
 
 
 def _extra(benchmark, system: str, info, pod_rows: int) -> None:
