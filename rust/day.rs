@@ -323,17 +323,16 @@ impl DayState {
         let mut out = OutputBuilder::new(self.day);
         // Each label set used by a row, rendered once.
         let labels = &self.labels;
-        let json_of: FxHashMap<u32, String> = pods
+        let mut json_of: Vec<Option<String>> = vec![None; labels.len()];
+        for id in pods
             .iter()
             .map(|g| g.labels)
             .chain(volumes.iter().map(|g| g.labels))
             .chain([EMPTY_SET])
-            .map(|id| (id, String::new()))
-            .collect::<FxHashMap<_, _>>()
-            .into_keys()
-            .map(|id| (id, labels.to_json(id)))
-            .collect();
-        let json = |id: u32| -> &str { &json_of[&id] };
+        {
+            json_of[id as usize].get_or_insert_with(|| labels.to_json(id));
+        }
+        let json = |id: u32| -> &str { json_of[id as usize].as_deref().unwrap_or("{}") };
 
         let mut pod_values: Vec<PodRowValues> = Vec::with_capacity(pods.len());
         for g in &pods {

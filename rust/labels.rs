@@ -44,7 +44,10 @@ impl KeyFilter {
 pub struct LabelSets {
     /// Keys and values of every label, interned apart from the day's other strings.
     words: Interner,
-    ids: FxHashMap<Pairs, SetId>,
+    /// Hash of a set's pairs → the newest set with that hash; `same_hash` chains the older ones,
+    /// so each set's pairs are stored once, in `sets`.
+    by_hash: FxHashMap<u64, SetId>,
+    same_hash: Vec<SetId>,
     sets: Vec<Pairs>,
     /// Raw label string id → filtered set id (`u32::MAX` until parsed).
     parsed: Vec<SetId>,
@@ -52,6 +55,12 @@ pub struct LabelSets {
 }
 
 const UNPARSED: SetId = SetId::MAX;
+const NO_SET: SetId = SetId::MAX;
+
+fn hash_pairs(pairs: &[(StrId, StrId)]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(pairs)
+}
 
 /// A label value as Trino's cast to varchar gives it; `None` for JSON null.
 fn label_value(v: &Value) -> std::result::Result<Option<std::borrow::Cow<'_, str>>, &'static str> {
@@ -66,11 +75,12 @@ fn label_value(v: &Value) -> std::result::Result<Option<std::borrow::Cow<'_, str
 
 impl LabelSets {
     pub fn new() -> Self {
-        let mut ids = FxHashMap::default();
-        ids.insert(Vec::new(), EMPTY_SET);
+        let mut by_hash = FxHashMap::default();
+        by_hash.insert(hash_pairs(&[]), EMPTY_SET);
         Self {
             words: Interner::new(),
-            ids,
+            by_hash,
+            same_hash: vec![NO_SET],
             sets: vec![Vec::new()],
             parsed: Vec::new(),
             merged: FxHashMap::default(),
@@ -78,13 +88,25 @@ impl LabelSets {
     }
 
     fn intern(&mut self, pairs: Pairs) -> SetId {
-        if let Some(&id) = self.ids.get(&pairs) {
-            return id;
+        let hash = hash_pairs(&pairs);
+        let newest = self.by_hash.get(&hash).copied().unwrap_or(NO_SET);
+        let mut at = newest;
+        while at != NO_SET {
+            if self.sets[at as usize] == pairs {
+                return at;
+            }
+            at = self.same_hash[at as usize];
         }
         let id = self.sets.len() as SetId;
-        self.sets.push(pairs.clone());
-        self.ids.insert(pairs, id);
+        self.sets.push(pairs);
+        self.same_hash.push(newest);
+        self.by_hash.insert(hash, id);
         id
+    }
+
+    /// How many sets there are; ids run from 0 to `len() - 1`.
+    pub fn len(&self) -> usize {
+        self.sets.len()
     }
 
     /// The filtered set of a raw label string (parsed and checked on first sight).
