@@ -1,6 +1,8 @@
 //! Label sets: parsing koku's label JSON once per distinct string, filtering by the enabled
 //! keys, merging (later wins) and rendering as Trino's JSON (keys sorted, compact).
 
+use std::sync::{Arc, Mutex};
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
@@ -18,7 +20,16 @@ type Pairs = Vec<(StrId, StrId)>;
 /// The enabled keys K; `None` is Trino's NULL array (no OCP key enabled): every set filters to `{}`.
 pub struct KeyFilter {
     keys: Option<FxHashSet<String>>,
+    /// Filtered pairs per raw label string, kept across the days of a run: a cluster's label
+    /// strings repeat day after day, so each is parsed about once. Cleared when it outgrows
+    /// [`CACHE_LIMIT`], so memory stays bounded however many distinct strings a run meets.
+    cache: Mutex<FxHashMap<Box<str>, Filtered>>,
 }
+
+/// A raw label string's kept (key, value) pairs, sorted by key; `None` is a JSON null.
+type Filtered = Arc<[(Box<str>, Option<Box<str>>)]>;
+
+const CACHE_LIMIT: usize = 200_000;
 
 impl KeyFilter {
     pub fn new(keys: &[String]) -> Self {
@@ -28,7 +39,34 @@ impl KeyFilter {
             } else {
                 Some(keys.iter().cloned().collect())
             },
+            cache: Mutex::new(FxHashMap::default()),
         }
+    }
+
+    /// The kept pairs of a label JSON object, or why it is not one.
+    fn filter_json(&self, text: &str) -> std::result::Result<Filtered, String> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = cache.get(text) {
+            return Ok(Arc::clone(found));
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))?;
+        let Value::Object(map) = value else {
+            return Err("not a JSON object".to_string());
+        };
+        let mut pairs: Vec<(Box<str>, Option<Box<str>>)> = Vec::new();
+        for (k, v) in &map {
+            let v = label_value(v).map_err(str::to_string)?;
+            if !self.keeps_nothing() && self.keeps(k) {
+                pairs.push((k.as_str().into(), v.map(|v| v.as_ref().into())));
+            }
+        }
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let filtered: Filtered = pairs.into();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(text.into(), Arc::clone(&filtered));
+        Ok(filtered)
     }
 
     fn keeps(&self, key: &str) -> bool {
@@ -146,21 +184,15 @@ impl LabelSets {
             reason: reason.to_string(),
             value: text.chars().take(200).collect(),
         };
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| bad(&format!("invalid JSON ({e})")))?;
-        let Value::Object(map) = value else {
-            return Err(bad("not a JSON object"));
-        };
-        let mut pairs: Pairs = Vec::new();
-        for (k, v) in &map {
-            let v = label_value(v).map_err(bad)?;
-            if !filter.keeps_nothing() && filter.keeps(k) {
-                let value = v.map_or(NULL, |v| self.words.intern(&v));
-                pairs.push((self.words.intern(k), value));
-            }
-        }
-        let words = &self.words;
-        pairs.sort_by(|a, b| words.get(a.0).cmp(&words.get(b.0)));
+        let filtered = filter.filter_json(text).map_err(|reason| bad(&reason))?;
+        // Already sorted by key string, which interning does not change.
+        let pairs: Pairs = filtered
+            .iter()
+            .map(|(k, v)| {
+                let value = v.as_deref().map_or(NULL, |v| self.words.intern(v));
+                (self.words.intern(k), value)
+            })
+            .collect();
         let id = self.intern(pairs);
         if self.parsed.len() <= idx {
             self.parsed.resize(strings.len().max(idx + 1), UNPARSED);
