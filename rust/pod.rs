@@ -221,8 +221,10 @@ pub fn pod_groups(
     namespace_labels: &ObjectLabels,
     mut category: impl FnMut(StrId) -> (Option<i64>, f64),
 ) -> Vec<PodGroup> {
-    let mut index: FxHashMap<(StrId, StrId, SetId), usize> = FxHashMap::default();
-    let mut groups: Vec<PodGroup> = Vec::new();
+    let n = daily.rows.len();
+    let mut index: FxHashMap<(StrId, StrId, SetId), usize> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut groups: Vec<PodGroup> = Vec::with_capacity(n);
     for d in &daily.rows {
         if d.node == NULL || strings.get(d.node) == Some("") {
             continue;

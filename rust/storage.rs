@@ -90,7 +90,8 @@ pub fn storage_groups(
     mut category: impl FnMut(StrId) -> (Option<i64>, f64),
 ) -> Vec<StorageGroup> {
     // (namespace, pod) → distinct (node, resource_id) of the daily pod rows.
-    let mut pod_nodes: FxHashMap<(StrId, StrId), Vec<(StrId, StrId)>> = FxHashMap::default();
+    let mut pod_nodes: FxHashMap<(StrId, StrId), Vec<(StrId, StrId)>> =
+        FxHashMap::with_capacity_and_hasher(pods.rows.len(), Default::default());
     for d in &pods.rows {
         if d.namespace == NULL || d.pod == NULL {
             continue;
@@ -121,8 +122,10 @@ pub fn storage_groups(
         }
     }
 
-    let mut index: FxHashMap<(VolumeKeyGroup, SetId), usize> = FxHashMap::default();
-    let mut groups: Vec<StorageGroup> = Vec::new();
+    let n = storage.volumes.len();
+    let mut index: FxHashMap<(VolumeKeyGroup, SetId), usize> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut groups: Vec<StorageGroup> = Vec::with_capacity(n);
     const NO_POD: &[(StrId, StrId)] = &[(NULL, NULL)];
     for (k, v) in &storage.volumes {
         let matched_pvs = pvs.get(&(k.namespace, k.pod, k.pvc)).map_or(0, |p| p.len());
