@@ -395,12 +395,12 @@ impl DayState {
             let labels_json = json(g.labels);
             out.push(&SummaryRow {
                 data_source: "Storage",
-                namespace: strings.get(g.namespace),
-                node: strings.get(g.node),
-                resource_id: strings.get(g.resource_id),
-                persistentvolumeclaim: strings.get(g.pvc),
-                persistentvolume: strings.get(g.pv),
-                storageclass: strings.get(g.storageclass),
+                namespace: strings.get(g.key.namespace),
+                node: strings.get(g.key.node),
+                resource_id: strings.get(g.key.resource_id),
+                persistentvolumeclaim: strings.get(g.key.pvc),
+                persistentvolume: strings.get(g.key.pv),
+                storageclass: strings.get(g.key.storageclass),
                 volume_labels: Some(labels_json),
                 all_labels: labels_json,
                 storage: [
@@ -411,7 +411,7 @@ impl DayState {
                 ],
                 infrastructure_usage_cost: true,
                 cost_category_id: g.cost_category_id,
-                csi_volume_handle: strings.get(g.csi_volume_handle),
+                csi_volume_handle: strings.get(g.key.csi_volume_handle),
                 ..Default::default()
             });
         }

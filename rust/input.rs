@@ -2,7 +2,9 @@
 
 use arrow::array::{Array, AsArray, DictionaryArray, StringArray};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Float64Type, Int32Type, TimeUnit, TimestampMillisecondType};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Float64Type, Int32Type, TimestampMillisecondType,
+};
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
@@ -51,48 +53,40 @@ impl<T: Copy> Values<'_, T> {
     }
 }
 
-/// interval_start as milliseconds.
-pub fn timestamps<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Values<'a, i64>> {
+/// A primitive column of type `T` (the `expected` name in errors); a column of nulls reads as all NULL.
+fn primitive<'a, T: ArrowPrimitiveType>(
+    batch: &'a RecordBatch,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Values<'a, T::Native>> {
     let col = column(batch, name)?;
-    match col.data_type() {
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            let arr = col.as_primitive::<TimestampMillisecondType>();
-            Ok(Values {
-                values: arr.values(),
-                nulls: arr.nulls(),
-                all_null: false,
-            })
-        }
-        DataType::Null => Ok(Values {
+    if col.data_type() == &DataType::Null {
+        return Ok(Values {
             values: &[],
             nulls: None,
             all_null: true,
-        }),
-        other => Err(type_error(name, other, "timestamp[ms]")),
+        });
     }
+    let arr = col
+        .as_primitive_opt::<T>()
+        .ok_or_else(|| type_error(name, col.data_type(), expected))?;
+    Ok(Values {
+        values: arr.values(),
+        nulls: arr.nulls(),
+        all_null: false,
+    })
+}
+
+/// interval_start as milliseconds.
+pub fn timestamps<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Values<'a, i64>> {
+    primitive::<TimestampMillisecondType>(batch, name, "timestamp[ms]")
 }
 
 /// A float64 column; NULLs (or a column of nulls, as old files without it read) are `None`.
 pub type Floats<'a> = Values<'a, f64>;
 
 pub fn floats<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Floats<'a>> {
-    let col = column(batch, name)?;
-    match col.data_type() {
-        DataType::Float64 => {
-            let arr = col.as_primitive::<Float64Type>();
-            Ok(Values {
-                values: arr.values(),
-                nulls: arr.nulls(),
-                all_null: false,
-            })
-        }
-        DataType::Null => Ok(Values {
-            values: &[],
-            nulls: None,
-            all_null: true,
-        }),
-        other => Err(type_error(name, other, "double")),
-    }
+    primitive::<Float64Type>(batch, name, "double")
 }
 
 /// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is

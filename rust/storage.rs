@@ -64,13 +64,7 @@ impl StorageDay {
 
 /// A summary storage row before unit conversion.
 pub struct StorageGroup {
-    pub namespace: StrId,
-    pub node: StrId,
-    pub resource_id: StrId,
-    pub pvc: StrId,
-    pub pv: StrId,
-    pub storageclass: StrId,
-    pub csi_volume_handle: StrId,
+    pub key: VolumeGroupKey,
     pub labels: SetId,
     pub capacity_bytes: Max,
     pub sums: [Sum; 3],
@@ -123,7 +117,7 @@ pub fn storage_groups(
     }
 
     let n = storage.volumes.len();
-    let mut index: FxHashMap<(VolumeKeyGroup, SetId), usize> =
+    let mut index: FxHashMap<(VolumeGroupKey, SetId), usize> =
         FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut groups: Vec<StorageGroup> = Vec::with_capacity(n);
     const NO_POD: &[(StrId, StrId)] = &[(NULL, NULL)];
@@ -148,7 +142,7 @@ pub fn storage_groups(
                     let a = labels.merge(node_set, ns_set);
                     let b = labels.merge(a, v.pv_labels);
                     let merged = labels.merge(b, v.pvc_labels);
-                    let gk = VolumeKeyGroup {
+                    let key = VolumeGroupKey {
                         namespace: k.namespace,
                         node,
                         resource_id,
@@ -157,15 +151,9 @@ pub fn storage_groups(
                         storageclass: k.storageclass,
                         csi_volume_handle: k.csi_volume_handle,
                     };
-                    let gi = *index.entry((gk, merged)).or_insert_with(|| {
+                    let gi = *index.entry((key, merged)).or_insert_with(|| {
                         groups.push(StorageGroup {
-                            namespace: k.namespace,
-                            node,
-                            resource_id,
-                            pvc: k.pvc,
-                            pv: k.pv,
-                            storageclass: k.storageclass,
-                            csi_volume_handle: k.csi_volume_handle,
+                            key,
                             labels: merged,
                             capacity_bytes: Max::default(),
                             sums: Default::default(),
@@ -188,12 +176,12 @@ pub fn storage_groups(
 
 /// The non-label columns of koku's storage GROUP BY.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VolumeKeyGroup {
-    namespace: StrId,
-    node: StrId,
-    resource_id: StrId,
-    pvc: StrId,
-    pv: StrId,
-    storageclass: StrId,
-    csi_volume_handle: StrId,
+pub struct VolumeGroupKey {
+    pub namespace: StrId,
+    pub node: StrId,
+    pub resource_id: StrId,
+    pub pvc: StrId,
+    pub pv: StrId,
+    pub storageclass: StrId,
+    pub csi_volume_handle: StrId,
 }
