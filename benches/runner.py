@@ -28,6 +28,10 @@ def main(argv: list[str]) -> int:
     system, info_path, out_path = argv[:3]
     with open(info_path, "rb") as fh:
         info = pickle.load(fh)
+    if system.startswith("ocpagg"):
+        from ocpagg.reader import use_lean_allocator
+
+        use_lean_allocator()  # as `python -m ocpagg` does
     start = time.perf_counter()
     if system == "ocpagg-pg":
         rows = benchlib.run_ocpagg_pg(info, argv[3])
