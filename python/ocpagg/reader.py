@@ -47,15 +47,26 @@ def use_lean_allocator() -> str:
 
 
 def _is_string(t: pa.DataType) -> bool:
+    """Text, or bytes without Parquet's UTF8 annotation (cast to text, which checks the encoding)."""
     if pa.types.is_dictionary(t):
         return _is_string(t.value_type)
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+    return (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_string_view(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+    )
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
 
 
 def _check_type(path: str, name: str, actual: pa.DataType, wanted: pa.DataType) -> None:
     ok = (
         (pa.types.is_timestamp(wanted) and (pa.types.is_timestamp(actual) or pa.types.is_date(actual)))
-        or (pa.types.is_floating(wanted) and (pa.types.is_floating(actual) or pa.types.is_integer(actual)))
+        or (pa.types.is_floating(wanted) and _is_number(actual))
         or (pa.types.is_string(wanted) and _is_string(actual))
         or pa.types.is_null(actual)
     )
