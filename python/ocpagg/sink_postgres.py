@@ -271,25 +271,9 @@ _NUM = "numeric(33,15)"
 
 
 def _summary_columns() -> list[str]:
+    # The summary's measures, then koku's cost columns that ocpagg never fills.
     numeric = [
-        "pod_usage_cpu_core_hours",
-        "pod_request_cpu_core_hours",
-        "pod_effective_usage_cpu_core_hours",
-        "pod_limit_cpu_core_hours",
-        "pod_usage_memory_gigabyte_hours",
-        "pod_request_memory_gigabyte_hours",
-        "pod_effective_usage_memory_gigabyte_hours",
-        "pod_limit_memory_gigabyte_hours",
-        "node_capacity_cpu_cores",
-        "node_capacity_cpu_core_hours",
-        "node_capacity_memory_gigabytes",
-        "node_capacity_memory_gigabyte_hours",
-        "cluster_capacity_cpu_core_hours",
-        "cluster_capacity_memory_gigabyte_hours",
-        "persistentvolumeclaim_capacity_gigabyte",
-        "persistentvolumeclaim_capacity_gigabyte_months",
-        "volume_request_storage_gigabyte_months",
-        "persistentvolumeclaim_usage_gigabyte_months",
+        *(f.name for f in SUMMARY_SCHEMA if pa.types.is_floating(f.type)),
         "infrastructure_raw_cost",
         "infrastructure_project_raw_cost",
         "infrastructure_data_in_gigabytes",
