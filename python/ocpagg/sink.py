@@ -11,6 +11,7 @@ import abc
 import dataclasses
 import datetime as dt
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -274,17 +275,23 @@ def populate_line_item_daily_summary_table(
     cluster_alias: str | None,
     source: Any,
     *,
-    root: str,
+    root: str | None = None,
     hive_output: str | None = None,
 ) -> RunResult:
     """koku's populate_line_item_daily_summary_table_trino, for MASU: delete and insert in one transaction.
 
     ``connection`` is an ADBC connection (adbc_driver_postgresql / adbc_driver_sqlite) or a database URL;
-    ``root`` is the Parquet root (``s3://bucket`` or a directory). The connection must not be in
-    autocommit mode nor hold uncommitted work: the run rolls back or commits its own transaction.
+    ``root`` is the Parquet root (``s3://bucket`` or a directory), by default koku's bucket,
+    ``s3://$S3_BUCKET_NAME``. The connection must not be in autocommit mode nor hold uncommitted
+    work: the run rolls back or commits its own transaction.
     """
     from .layout import account_from_schema
 
+    if root is None:
+        bucket = os.environ.get("S3_BUCKET_NAME")
+        if not bucket:
+            raise ConfigError("no Parquet root: pass root= or set S3_BUCKET_NAME (koku's bucket)")
+        root = f"s3://{bucket}"
     params = RunParameters(
         root=root,
         account=account_from_schema(schema),
