@@ -27,7 +27,6 @@ pub struct DayState {
     capacity: HourlyCapacity,
     pods: DailyPods,
     storage: StorageDay,
-    categories: FxHashMap<StrId, CategoryMatch>,
     reader: StringReader,
     scratch: Scratch,
     finished: bool,
@@ -84,7 +83,6 @@ impl DayState {
             capacity: HourlyCapacity::new(day),
             pods: DailyPods::default(),
             storage: StorageDay::default(),
-            categories: FxHashMap::default(),
             reader: StringReader::default(),
             scratch: Scratch::pooled(),
             finished: false,
@@ -294,7 +292,8 @@ impl DayState {
         let (node_capacity, cluster) = self.capacity.daily();
         let cluster_hours = capacity_hours(&cluster);
 
-        let mut categories = std::mem::take(&mut self.categories);
+        // Each namespace's cost-category match, computed once a day.
+        let mut categories: FxHashMap<StrId, CategoryMatch> = FxHashMap::default();
         let strings = &self.strings;
         let config = Arc::clone(&self.config);
         let mut category = |ns: StrId| {
