@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 
 from .errors import InputError
 from .layout import list_month_files
+from .params import month_ranges
 from .storage import filesystem_for
-from .summarize import month_ranges
 
 LOG = logging.getLogger(__name__)
 
@@ -91,10 +91,15 @@ def _scan_pods(
 
 
 def derive_node_roles(
-    root: str, account: str, source_uuid: str, start_date: dt.date, end_date: dt.date
+    root: str,
+    account: str,
+    source_uuid: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    fs: fsspec.AbstractFileSystem | None = None,
 ) -> list[tuple[str, str, str]]:
     """(node, resource_id, node_role) for the source's nodes in the inclusive range, as koku derives them."""
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, fs)
     api_nodes: dict[tuple[str, str], bool] = {}
     operator_role: dict[tuple[str, str], str] = {}
     labelled: set[str] = set()

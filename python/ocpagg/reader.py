@@ -12,13 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import InputError
-from .schema import INPUT_COLUMNS
+from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 
 LOG = logging.getLogger(__name__)
 
 BATCH_ROWS = 128 * 1024
-_EPOCH = dt.date(1970, 1, 1)
-_MS_PER_DAY = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def _check_type(path: str, name: str, actual: pa.DataType, wanted: pa.DataType) 
         or pa.types.is_null(actual)
     )
     if not ok:
-        raise InputError(path, f"column {name} has type {actual}, expected {wanted}")
+        raise InputError(path, f"column {name} has type {actual}, expected {wanted}", column=name)
 
 
 def _stat_day(value: object) -> dt.date | None:
@@ -110,15 +108,16 @@ def open_report_file(
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
         raise InputError(path, f"unreadable Parquet file ({exc})") from exc
     wanted = INPUT_COLUMNS[report_type]
+    optional = OPTIONAL_COLUMNS[report_type]
     present = []
     for name, wanted_type in wanted.items():
         idx = schema.get_field_index(name)
         if idx < 0:
-            continue
+            if name in optional:
+                continue  # koku added it later: older files read as NULL (SPEC §1)
+            raise InputError(path, f"column {name} is missing", column=name)
         _check_type(path, name, schema.field(idx).type, wanted_type)
         present.append(name)
-    if "interval_start" not in present:
-        raise InputError(path, "column interval_start is missing")
     ts_index = md.schema.names.index("interval_start") if "interval_start" in md.schema.names else None
     if ts_index is None:  # nested or renamed leaf: no statistics to use
         day_rgs = {d: list(range(md.num_row_groups)) for d in days}
@@ -175,6 +174,3 @@ def iter_day_batches(
         raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
 
 
-def day_of(ms: int) -> dt.date:
-    """The UTC day of a timestamp in milliseconds since the epoch."""
-    return _EPOCH + dt.timedelta(days=ms // _MS_PER_DAY)
