@@ -18,3 +18,14 @@ class InputError(OcpaggError):
 
 class ConfigError(OcpaggError):
     """An argument or environment setting is missing or malformed."""
+
+
+class ConvertError(OcpaggError, ValueError):
+    """An operator CSV report cannot be converted; names the file and, when known, the line."""
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None) -> None:
+        where = path if path is None or line is None else f"{path}: line {line}"
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.path = path
+        self.line = line
+        self.reason = reason
