@@ -148,7 +148,7 @@ def test_pod_usage(tmp_path: Path) -> None:
     assert empty["pod_request_cpu_core_seconds"] == 0.0  # 'abc'
     assert empty["pod_limit_cpu_core_seconds"] == 1000.0  # Python float('1_000')
     assert empty["pod_usage_memory_byte_seconds"] == 7.0  # ' 7'
-    assert empty["pod_request_memory_byte_seconds"] != empty["pod_request_memory_byte_seconds"]  # 'nan'
+    assert empty["pod_request_memory_byte_seconds"] is None  # 'nan': NaN, which koku's files hold as NULL
     assert empty["pod_limit_memory_byte_seconds"] == 0.0
     assert empty["pod_labels"] == "{}"
     assert empty["node_role"] == ""

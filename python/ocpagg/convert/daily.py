@@ -1,12 +1,12 @@
 """koku's daily pre-aggregation of hourly rows, built as the rows stream in.
 
 koku groups each day's hourly rows with pandas (``groupby(keys + day, dropna=False).agg``).
-pandas sums float64 columns per group in row order with Kahan (compensated) summation, skipping
-NaN; an all-NaN group sums to 0.0 and has NaN as max. :class:`DailyAggregator` reproduces that to
-the bit: it keeps, per group, the running sum and its compensation and applies pandas' update to
-the rows in the order they arrive, so feeding a day's rows in any number of pieces gives the same
-result. Maxima do not depend on the order and are grouped by Arrow. Memory grows with the number
-of groups of the day, not with its rows.
+pandas sums float64 columns per group in row order with Kahan (compensated) summation,
+skipping NaN; an all-NaN group sums to 0.0 and has NaN as max (NULL once koku writes it).
+:class:`DailyAggregator` reproduces that to the bit: it keeps, per group, the running sum and
+its compensation and applies pandas' update to the rows in the order they arrive, so feeding a
+day's rows in any number of pieces gives the same result. Maxima do not depend on the order and
+are grouped by Arrow. Memory grows with the number of groups of the day, not with its rows.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .gpu import daily_mig_types
 from .rules import REPORT_DEFS, ReportDef
 
 # Below this many groups still adding values, the remaining (long) groups are summed in a plain
@@ -65,7 +66,8 @@ class KahanSums:
         total = self.total[groups]
         y = values - self.compensation[groups]
         t = total + y
-        compensation = (t - total) - y
+        with np.errstate(invalid="ignore"):  # inf - inf
+            compensation = (t - total) - y
         # an infinite value makes the compensation NaN; pandas resets it to 0 to keep the infinity
         compensation[np.isnan(compensation)] = 0.0
         self.total[groups] = t
@@ -217,17 +219,16 @@ class DailyAggregator:
         for col in self.columns:
             if col in self.sums:
                 arrays.append(pa.array(self.sums[col].sums(groups), pa.float64()))
-            else:
-                values = maxima[col]
-                if pa.types.is_floating(values.type):  # pandas: an all-missing group's max is NaN
-                    values = pc.fill_null(values, float("nan"))
-                arrays.append(values)
+            else:  # an all-missing group's max: NaN in pandas, which koku's files store as NULL
+                arrays.append(maxima[col])
             names.append(col)
         for col, typ in self.spec.new_required:
             if col not in names:
                 arrays.append(pa.nulls(groups, typ))
                 names.append(col)
         table = pa.Table.from_arrays(arrays, names=names)
+        if self.report_type == "gpu_usage":
+            table = daily_mig_types(table)
         order = [(k, "ascending") for k in list(self.index.keys) + ["interval_start"]]
         return table.sort_by(order) if table.num_rows else table
 

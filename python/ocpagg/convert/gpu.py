@@ -124,3 +124,22 @@ def gpu_fixups(table: pa.Table) -> pa.Table:
             typ = table[name].type
             replace(name, clear, pa.nulls(table.num_rows, typ))
     return table
+
+
+MIG_NUMBERS = ("mig_slice_count", "mig_memory_capacity_mib", "gpu_max_slices")
+
+
+def daily_mig_types(daily: pa.Table) -> pa.Table:
+    """The MIG numbers of a day's daily rows typed as koku's files have them.
+
+    koku's pandas holds derived MIG numbers in an object column, whose group maximum comes out as
+    float64: a day with MIG values has them as double (NULL where a group has none). A day
+    without any keeps int64 NULLs, the type koku gives the columns it adds.
+    """
+    for name in MIG_NUMBERS:
+        if name not in daily.column_names:
+            continue
+        column = daily[name]
+        if column.null_count < len(column) and not pa.types.is_floating(column.type):
+            daily = daily.set_column(daily.column_names.index(name), name, column.cast(pa.float64()))
+    return daily

@@ -15,6 +15,18 @@ from .daily import DailyAggregator
 FLUSH_ROWS = 65_536  # hourly rows buffered before a write (and a Parquet row group)
 
 
+def nan_to_null(table: pa.Table) -> pa.Table:
+    """NaN as NULL in float columns: koku writes through pandas, whose Parquet files hold no NaN."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_floating(field.type):
+            column = table.column(i)
+            if pc.any(pc.is_nan(column)).as_py():
+                table = table.set_column(
+                    i, field, pc.if_else(pc.is_nan(column), pa.scalar(None, field.type), column)
+                )
+    return table
+
+
 class DayWriters:
     """Hourly Parquet files of one CSV: per day, one file per flush of at most ~``flush_rows`` rows.
 
@@ -87,7 +99,7 @@ class DayWriters:
                 paths = self.paths[day] = []
             rows = pa.concat_tables(parts)
             path = self.folder(day, daily=False) / f"{self.stem(day)}_{len(paths)}.parquet"
-            pq.write_table(rows, path)
+            pq.write_table(nan_to_null(rows), path)
             paths.append(path)
             self.daily.setdefault(day, DailyAggregator(self.report_type)).add(rows)
         self.buffers.clear()
@@ -99,7 +111,7 @@ class DayWriters:
         for day in sorted(self.daily):
             path = self.daily_path(day)
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(self.daily[day].result(), path)
+            pq.write_table(nan_to_null(self.daily[day].result()), path)
             written.append(path)
         return written
 
