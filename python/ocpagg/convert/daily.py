@@ -64,9 +64,9 @@ class KahanSums:
     def _add_step(self, groups: np.ndarray, values: np.ndarray) -> None:
         """One value for each of distinct groups."""
         total = self.total[groups]
-        y = values - self.compensation[groups]
-        t = total + y
-        with np.errstate(invalid="ignore"):  # inf - inf
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, as in pandas
+            y = values - self.compensation[groups]
+            t = total + y
             compensation = (t - total) - y
         # an infinite value makes the compensation NaN; pandas resets it to 0 to keep the infinity
         compensation[np.isnan(compensation)] = 0.0
