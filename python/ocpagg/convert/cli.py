@@ -32,16 +32,19 @@ def add_convert_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_convert)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def summary_line(result: ConvertResult) -> str:
     """One line: files converted, rows per report type, output root, and what was skipped or dropped."""
-    files = len(result.files)
-    rows = ", ".join(f"{name} {count:,} rows" for name, count in result.rows_by_type().items())
-    line = f"converted {files} file{'s' if files != 1 else ''} ({rows or 'no rows'}) into {result.root}"
+    rows = ", ".join(f"{name} {_count(count, 'row')}" for name, count in result.rows_by_type().items())
+    line = f"converted {_count(len(result.files), 'file')} ({rows or 'no rows'}) into {result.root}"
     if result.rows_dropped:
-        line += f"; dropped {result.rows_dropped:,} rows over koku's thresholds"
+        line += f"; dropped {_count(result.rows_dropped, 'row')} over koku's thresholds"
     if result.skipped_empty:
-        empty = len(result.skipped_empty)
-        line += f"; skipped {empty} empty file{'s' if empty != 1 else ''}: {', '.join(result.skipped_empty)}"
+        names = ", ".join(result.skipped_empty)
+        line += f"; skipped {_count(len(result.skipped_empty), 'empty file')}: {names}"
     return line
 
 
