@@ -3,6 +3,11 @@
 koku (768be82) writes its files with pandas: its daily sums are pandas' group-by sums, its added
 columns have pandas' dtypes, and pandas' Parquet writer stores NaN as NULL. The expected values
 here were worked out by running koku's steps with its pinned pandas 2.3.3 / pyarrow 25.0.1.
+
+pandas 2.3.3 sums every group with Kahan summation in row order. pandas >= 3.1 takes a shortcut
+(``np.add.reduceat``, pairwise) when the group labels are already sorted, so comparisons with
+the installed pandas use unsorted labels, and :func:`_koku_group_sum` (pandas 2.3.3's loop,
+restated in plain Python) is the reference where labels may be sorted.
 """
 
 from __future__ import annotations
@@ -16,8 +21,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from ocpagg.convert import KahanSums, convert
-from test_convert import FEB, GPU_HEADER, POD_HEADER, SCHEMA, SOURCE, STORAGE_HEADER, _hour, _tree, _write
+from nisedata import NISE_YAMLS, nise_root_factory  # noqa: F401
+from ocpagg.convert import REPORT_DEFS, KahanSums, convert
+from test_convert import (
+    FEB,
+    GPU_HEADER,
+    POD_HEADER,
+    SCHEMA,
+    SOURCE,
+    STORAGE_HEADER,
+    _hour,
+    _koku_daily,
+    _tree,
+    _write,
+)
+
+
+def _koku_group_sum(values: pd.Series) -> float:
+    """One group's sum as pandas 2.3.3 (koku's) computes it: Kahan, in row order, NaN skipped."""
+    total = compensation = 0.0
+    for value in values.tolist():
+        if value != value:
+            continue
+        y = value - compensation
+        t = total + y
+        compensation = (t - total) - y
+        if compensation != compensation:  # an infinity: keep it
+            compensation = 0.0
+        total = t
+    return total
 
 
 def _bits(values: np.ndarray) -> np.ndarray:
@@ -55,11 +87,24 @@ def test_kahan_sums_are_pandas_groupby_sums_bit_for_bit() -> None:
     np.testing.assert_array_equal(_bits(ours), _bits(expected.to_numpy()))
     assert np.isnan(ours[expected.index.get_loc(3)])
 
+    koku = pd.Series(values).groupby(groups).agg(_koku_group_sum)
+    np.testing.assert_array_equal(_bits(ours), _bits(koku.to_numpy()))
+
     plain = np.zeros(int(groups.max()) + 1)
     finite = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         np.add.at(plain, groups[finite], values[finite])
     assert (plain[expected.index.to_numpy()] != expected.to_numpy()).sum() > 500  # the values do matter
+
+
+def test_sorted_groups_sum_as_koku_pandas_does() -> None:
+    # koku's pandas 2.3.3 gives 76602.24 (Kahan); pandas 3.1 on sorted labels 76602.23999999999
+    values = np.full(24, 3191.76)
+    sums = KahanSums()
+    sums.add(np.zeros(24, dtype=np.int64), values)
+    assert sums.sums(1)[0] == 76602.24 == _koku_group_sum(pd.Series(values))
+    interleaved = pd.Series(np.r_[values, values]).groupby(np.tile([0, 1], 24)).sum()
+    assert interleaved.tolist() == [76602.24, 76602.24]  # any pandas on unsorted labels: Kahan
 
 
 def test_daily_sums_are_pandas_groupby_sums_bit_for_bit(tmp_path: Path) -> None:
@@ -235,3 +280,31 @@ def test_no_nan_in_written_files(tmp_path: Path, daily: bool) -> None:
         assert p1["node_capacity_cpu_cores"] is None  # an all-NaN max: NaN, stored as NULL
     else:
         assert p1["pod_usage_cpu_core_seconds"] is None and p1["node_capacity_cpu_cores"] is None
+
+
+@pytest.mark.parametrize("yaml_name", NISE_YAMLS)
+def test_nise_daily_files_are_koku_group_by_bit_for_bit(nise_root_factory, yaml_name: str) -> None:  # noqa: F811
+    made = nise_root_factory(yaml_name)
+    parquet = made.root / "data" / "parquet"
+    checked = 0
+    for daily_file in sorted((parquet / "daily" / made.account / "OCP").rglob("*.parquet")):
+        report_type = daily_file.relative_to(parquet / "daily" / made.account / "OCP").parts[0]
+        stem = daily_file.name.removesuffix("_daily_0.parquet")
+        hourly_dir = parquet / daily_file.parent.relative_to(parquet / "daily")
+        hourly = pd.concat(
+            [pq.read_table(f).to_pandas() for f in sorted(hourly_dir.glob(f"{stem}_*.parquet"))],
+            ignore_index=True,
+        )
+        expected = _koku_daily(report_type, hourly)
+        keys = [c for c in REPORT_DEFS[report_type].group_by if c in expected.columns] + ["interval_start"]
+        sums = [c for c, how in REPORT_DEFS[report_type].agg if how == "sum" and c in expected.columns]
+        if sums:  # koku's pandas 2.3.3 sums (the installed pandas may sum sorted groups pairwise)
+            grouper = [*keys[:-1], pd.Grouper(key="interval_start", freq="D")]
+            koku_sums = hourly.groupby(grouper, dropna=False)[sums].agg(_koku_group_sum).reset_index()
+            expected = expected.drop(columns=sums).merge(koku_sums, on=keys, validate="1:1")
+        actual = pq.read_table(daily_file).to_pandas()[list(expected.columns)]
+        actual = actual.sort_values(keys, na_position="last").reset_index(drop=True)
+        expected = expected.sort_values(keys, na_position="last").reset_index(drop=True)
+        pd.testing.assert_frame_equal(actual, expected, check_dtype=False, check_exact=True)
+        checked += 1
+    assert checked >= 5 * len(made.days)
