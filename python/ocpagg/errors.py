@@ -44,3 +44,14 @@ class WriteError(OcpaggError):
 
 class InternalError(OcpaggError):
     """A bug in ocpagg (the kernel or the pipeline), not a fault of the input or the database."""
+
+
+class ConvertError(OcpaggError, ValueError):
+    """An operator CSV report cannot be converted; names the file and, when known, the line."""
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None) -> None:
+        where = path if path is None or line is None else f"{path}: line {line}"
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.path = path
+        self.line = line
+        self.reason = reason
