@@ -229,8 +229,9 @@ def load_batches(info: SynthInfo) -> LoadedDays:
 def run_kernel(info: SynthInfo, loaded: LoadedDays) -> int:
     """Push every loaded day through a DayAggregator and finish it; output rows."""
     from ocpagg import ReferenceData, _kernel
+    from ocpagg.summarize import kernel_config
 
-    config = ReferenceData(info.enabled_keys, info.cost_categories, info.node_roles).kernel_config()
+    config = kernel_config(ReferenceData(info.enabled_keys, info.cost_categories, info.node_roles))
     total = 0
     for day, batches in loaded.days:
         agg = _kernel.DayAggregator(config, day)

@@ -41,7 +41,7 @@ def _read_columns(
     high = pa.scalar(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), pa.timestamp("ms"))
     path = entry.path
     try:
-        metadata = FOOTERS.get(fs, path, entry.version)
+        metadata = FOOTERS.get(fs, path, entry.version, entry.size)
         with fs.open(path, "rb") as handle:
             parquet = pq.ParquetFile(handle, metadata=metadata)
             names = set(parquet.schema_arrow.names)

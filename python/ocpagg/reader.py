@@ -1,12 +1,25 @@
-"""Reading koku's hourly Parquet files: which row groups hold a day, and their batches in kernel form."""
+"""Reading koku's hourly Parquet files: which row groups hold a day, and their batches in kernel form.
+
+Local files are read by pyarrow natively. On a remote store (S3) every request costs a round trip,
+so the footers of a month's files are fetched at once (one ranged GET each when the listing gave
+the size) and each row group's column chunks are fetched with concurrent ranged reads
+(``fs.cat_ranges``) before pyarrow decodes them from memory. ``iter_month_batches`` decodes a few
+row groups at once in worker threads (pyarrow releases the GIL) while the caller aggregates, the
+work in flight bounded in bytes.
+"""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import io
 import logging
+import os
+import struct
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import fsspec
@@ -14,11 +27,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import InputError
+from .layout import FileEntry, is_local
 from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 
 LOG = logging.getLogger(__name__)
 
 BATCH_ROWS = 128 * 1024
+# Row groups decoded at once beside the aggregating thread (each on one thread: pyarrow's own pool
+# is not used, so the decoding threads are exactly these).
+DECODE_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Requests in flight on a remote store: footers, and row groups being fetched.
+REMOTE_THREADS = 16
+# Bytes of decoded (and, remote, fetched) row groups held ahead of the aggregation.
+AHEAD_BYTES = 96 * 2**20
+# A remote footer is fetched with the file's last FOOTER_TAIL bytes (a second GET if it is longer).
+FOOTER_TAIL = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -30,6 +53,7 @@ class ReportFile:
     metadata: pq.FileMetaData
     columns: tuple[str, ...]  # the kernel columns present in the file
     day_row_groups: dict[dt.date, tuple[int, ...]]
+    size: int | None = None  # bytes, when the listing gave it
 
 
 def use_lean_allocator() -> str:
@@ -112,7 +136,9 @@ class FooterCache:
         self._lock = threading.Lock()
         self.reads = 0
 
-    def get(self, fs: fsspec.AbstractFileSystem, path: str, version: str | None) -> pq.FileMetaData:
+    def get(
+        self, fs: fsspec.AbstractFileSystem, path: str, version: str | None, size: int | None = None
+    ) -> pq.FileMetaData:
         key = (str(fs.protocol), path, version or "")
         if version is not None:
             with self._lock:
@@ -120,8 +146,7 @@ class FooterCache:
                 if found is not None:
                     self._items.move_to_end(key)
                     return found
-        with fs.open(path, "rb") as handle:
-            md = pq.read_metadata(handle)
+        md = _read_footer(fs, path, size)
         with self._lock:
             self.reads += 1
             if version is not None:
@@ -139,16 +164,38 @@ class FooterCache:
 FOOTERS = FooterCache()
 
 
+def _read_footer(fs: fsspec.AbstractFileSystem, path: str, size: int | None) -> pq.FileMetaData:
+    """A file's footer: natively on disk; remotely from its tail (size known) or through fs.open."""
+    if is_local(fs):
+        return pq.read_metadata(fs._strip_protocol(path))
+    if size is None:
+        with fs.open(path, "rb") as handle:
+            return pq.read_metadata(handle)
+    if size < 12:
+        raise ValueError(f"file of {size} bytes is too small to be Parquet")
+    start = max(0, size - FOOTER_TAIL)
+    tail = fs.cat_file(path, start=start, end=size)
+    if len(tail) != size - start or tail[-4:] != b"PAR1":
+        raise ValueError("no Parquet magic bytes at the end of the file")
+    length = struct.unpack("<I", tail[-8:-4])[0]
+    if length + 8 > size:
+        raise ValueError(f"footer of {length} bytes in a file of {size}")
+    if length + 8 > len(tail):  # a footer longer than the sample: its start too
+        tail = fs.cat_file(path, start=size - length - 8, end=start) + tail
+    return pq.read_metadata(pa.BufferReader(pa.py_buffer(tail)))
+
+
 def open_report_file(
     fs: fsspec.AbstractFileSystem,
     path: str,
     report_type: str,
     days: list[dt.date],
     version: str | None = None,
+    size: int | None = None,
 ) -> ReportFile:
     """Read a file's footer (cached by version), check its column types, and map days to row groups."""
     try:
-        md = FOOTERS.get(fs, path, version)
+        md = FOOTERS.get(fs, path, version, size)
         schema = md.schema.to_arrow_schema()
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
         raise InputError(path, f"unreadable Parquet file ({exc})") from exc
@@ -174,7 +221,32 @@ def open_report_file(
         metadata=md,
         columns=tuple(present),
         day_row_groups={d: tuple(rgs) for d, rgs in day_rgs.items() if rgs},
+        size=size,
     )
+
+
+def open_month_reports(
+    fs: fsspec.AbstractFileSystem, files: dict[str, list[FileEntry]], days: list[dt.date]
+) -> dict[str, list[ReportFile]]:
+    """``open_report_file`` for every listed file, the footers read at once on a remote store.
+
+    The first file (in listing order) that fails raises its InputError, as the serial loop would.
+    """
+    jobs = [(rt, e) for rt, entries in files.items() for e in entries]
+
+    def one(job: tuple[str, FileEntry]) -> ReportFile:
+        rt, e = job
+        return open_report_file(fs, e.path, rt, days, e.version, e.size)
+
+    if is_local(fs) or len(jobs) < 2:
+        opened = [one(job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(min(REMOTE_THREADS, len(jobs)), thread_name_prefix="ocpagg-footer") as pool:
+            opened = list(pool.map(one, jobs))
+    out: dict[str, list[ReportFile]] = {rt: [] for rt in files}
+    for (rt, _), report in zip(jobs, opened, strict=True):
+        out[rt].append(report)
+    return out
 
 
 def _normalise(batch: pa.RecordBatch, report_type: str) -> pa.RecordBatch:
@@ -198,6 +270,132 @@ def _normalise(batch: pa.RecordBatch, report_type: str) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=list(INPUT_COLUMNS[report_type]))
 
 
+def _string_columns(report: ReportFile) -> list[str]:
+    return [c for c in report.columns if pa.types.is_string(INPUT_COLUMNS[report.report_type][c])]
+
+
+def _chunk_ranges(report: ReportFile, row_groups: Sequence[int]) -> list[tuple[int, int]]:
+    """The byte ranges of the kernel columns' chunks in these row groups, adjacent ones merged."""
+    md = report.metadata
+    wanted = set(report.columns)
+    ranges = []
+    for rg in row_groups:
+        group = md.row_group(rg)
+        for i in range(group.num_columns):
+            chunk = group.column(i)
+            if chunk.path_in_schema not in wanted:
+                continue
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < start:
+                start = chunk.dictionary_page_offset
+            ranges.append((start, start + chunk.total_compressed_size))
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1] + 4096:  # close enough: one read
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only file over byte ranges fetched beforehand; a read outside them fetches it."""
+
+    def __init__(
+        self, fs: fsspec.AbstractFileSystem, path: str, size: int, parts: list[tuple[int, bytes]]
+    ) -> None:
+        self._fs, self._path, self._size, self._pos = fs, path, size, 0
+        self._starts = [start for start, _ in parts]
+        self._parts = parts
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def size(self) -> int:
+        return self._size
+
+    def read(self, n: int = -1) -> bytes:
+        start = self._pos
+        end = self._size if n is None or n < 0 else min(self._size, start + n)
+        if end <= start:
+            return b""
+        self._pos = end
+        i = bisect.bisect_right(self._starts, start) - 1
+        if i >= 0:
+            part_start, data = self._parts[i]
+            if end <= part_start + len(data):
+                return data[start - part_start : end - part_start]
+        return bytes(self._fs.cat_file(self._path, start=start, end=end))
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+
+def _parquet_file(
+    fs: fsspec.AbstractFileSystem, report: ReportFile, row_groups: Sequence[int]
+) -> tuple[pq.ParquetFile, Callable[[], None]]:
+    """The file opened for these row groups: natively on disk, else over its prefetched column chunks."""
+    strings = _string_columns(report)
+    if is_local(fs):
+        handle: object = fs._strip_protocol(report.path)
+        close: Callable[[], None] = lambda: None  # noqa: E731 - pyarrow owns the native file
+    else:
+        ranges = _chunk_ranges(report, row_groups)
+        data = fs.cat_ranges([report.path] * len(ranges), [a for a, _ in ranges], [b for _, b in ranges])
+        parts = []
+        for (start, end), blob in zip(ranges, data, strict=True):
+            if isinstance(blob, Exception):
+                raise blob
+            if len(blob) != end - start:
+                raise ValueError(f"short read at bytes {start}-{end}")
+            parts.append((start, bytes(blob)))
+        size = report.size if report.size is not None else int(fs.size(report.path))
+        handle = _RangeFile(fs, report.path, size, parts)
+        close = handle.close
+    parquet = pq.ParquetFile(handle, metadata=report.metadata, read_dictionary=strings)
+    return parquet, close
+
+
+def _decode(
+    fs: fsspec.AbstractFileSystem,
+    report: ReportFile,
+    row_groups: Sequence[int],
+    batch_rows: int = BATCH_ROWS,
+    use_threads: bool = True,
+) -> Iterator[pa.RecordBatch]:
+    """The kernel batches of these row groups; any reader failure is an InputError naming the file."""
+    try:
+        parquet, close = _parquet_file(fs, report, row_groups)
+        try:
+            for batch in parquet.iter_batches(
+                batch_size=batch_rows,
+                row_groups=list(row_groups),
+                columns=list(report.columns),
+                use_threads=use_threads,
+            ):
+                yield _normalise(batch, report.report_type)
+        finally:
+            close()
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoding errors name the file
+        raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
+
+
 def iter_day_batches(
     fs: fsspec.AbstractFileSystem, report: ReportFile, day: dt.date, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
@@ -205,17 +403,114 @@ def iter_day_batches(
     row_groups = report.day_row_groups.get(day)
     if not row_groups:
         return
-    string_columns = [c for c in report.columns if pa.types.is_string(INPUT_COLUMNS[report.report_type][c])]
+    yield from _decode(fs, report, row_groups, batch_rows)
+
+
+def row_group_bytes(report: ReportFile, row_group: int) -> int:
+    """An estimate of what decoding one row group holds: its kernel columns in Arrow, plus the fetch."""
+    group = report.metadata.row_group(row_group)
+    wanted = set(report.columns)
+    total = 0
+    for i in range(group.num_columns):
+        chunk = group.column(i)
+        if chunk.path_in_schema in wanted:
+            # dictionary strings decode to int32 indices plus the dictionary; numbers to 8 bytes a row
+            total += max(chunk.total_uncompressed_size, 8 * group.num_rows) + chunk.total_compressed_size
+    return total
+
+
+Unit = tuple[dt.date, str | None, ReportFile | None, int]
+
+
+def iter_month_batches(
+    fs: fsspec.AbstractFileSystem,
+    reports: dict[str, list[ReportFile]],
+    days: Iterable[dt.date],
+    order: Sequence[str],
+    *,
+    ahead_bytes: int = AHEAD_BYTES,
+    threads: int | None = None,
+) -> Iterator[tuple[dt.date, str | None, ReportFile | None, pa.RecordBatch | None]]:
+    """(day, report type, file, batch) in ``order`` and file order, then (day, None, None, None) at
+    each day's end, each row group decoded ahead in worker threads.
+
+    Worker threads decode (and, remote, fetch) the next row groups while the caller consumes these,
+    as long as the estimated bytes in flight (``row_group_bytes``) stay within ``ahead_bytes``
+    (one row group always goes ahead). Errors are raised in order; closing the generator cancels
+    what has not started and waits for what has.
+    """
+    local = is_local(fs)
+    decoders = threads or DECODE_THREADS
+    workers = decoders if local else max(decoders, REMOTE_THREADS)
+    decoding = threading.BoundedSemaphore(decoders)
+
+    def units() -> Iterator[Unit]:
+        for day in days:
+            for report_type in order:
+                for report in reports.get(report_type, []):
+                    for rg in report.day_row_groups.get(day, ()):
+                        yield day, report_type, report, rg
+            yield day, None, None, -1
+
+    def work(unit: Unit) -> list[pa.RecordBatch]:
+        _, _, report, rg = unit
+        assert report is not None
+        if local:
+            with decoding:
+                return list(_decode(fs, report, [rg], use_threads=False))
+        # fetch without holding a decoding slot, then decode
+        try:
+            parquet, close = _parquet_file(fs, report, [rg])
+        except Exception as exc:  # noqa: BLE001 - as _decode reports it
+            raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
+        try:
+            with decoding:
+                return [_normalise(b, report.report_type) for b in _iter_batches(report, parquet, rg)]
+        finally:
+            close()
+
+    pending: deque[tuple[Unit, Future[list[pa.RecordBatch]] | None, int]] = deque()
+    in_flight = 0
+    source = units()
+    exhausted = False
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="ocpagg-reader")
     try:
-        with fs.open(report.path, "rb") as handle:
-            parquet = pq.ParquetFile(handle, metadata=report.metadata, read_dictionary=string_columns)
-            for batch in parquet.iter_batches(
-                batch_size=batch_rows, row_groups=list(row_groups), columns=list(report.columns)
-            ):
-                yield _normalise(batch, report.report_type)
-    except InputError:
-        raise
+        while True:
+            while not exhausted and (not pending or in_flight < ahead_bytes):
+                unit = next(source, None)
+                if unit is None:
+                    exhausted = True
+                    break
+                report = unit[2]
+                if report is None:
+                    pending.append((unit, None, 0))
+                    continue
+                cost = row_group_bytes(report, unit[3])
+                pending.append((unit, pool.submit(work, unit), cost))
+                in_flight += cost
+            if not pending:
+                return
+            unit, future, cost = pending.popleft()
+            day, report_type, report, _ = unit
+            if future is None:
+                yield day, None, None, None
+                continue
+            batches = future.result()
+            for batch in batches:
+                yield day, report_type, report, batch
+            del batches
+            in_flight -= cost
+    finally:
+        for _, future, _ in pending:
+            if future is not None:
+                future.cancel()
+        pool.shutdown(wait=True)
+
+
+def _iter_batches(report: ReportFile, parquet: pq.ParquetFile, rg: int) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from parquet.iter_batches(
+            batch_size=BATCH_ROWS, row_groups=[rg], columns=list(report.columns), use_threads=False
+        )
     except Exception as exc:  # noqa: BLE001 - decoding errors name the file
         raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
-
-

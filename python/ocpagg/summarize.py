@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 import pyarrow as pa
 
@@ -13,8 +12,7 @@ from . import _kernel
 from .errors import InputError, InternalError, OcpaggError
 from .layout import list_month_entries
 from .params import ReferenceData, RunParameters, month_ranges
-from .prefetch import prefetch
-from .reader import ReportFile, iter_day_batches, open_report_file
+from .reader import ReportFile, iter_month_batches, open_month_reports
 from .schema import KERNEL_SCHEMA, SUMMARY_SCHEMA
 from .storage import filesystem_for
 
@@ -45,35 +43,21 @@ def _push(aggregator: _kernel.DayAggregator, report_type: str) -> Callable[[pa.R
     return getattr(aggregator, f"push_{report_type}")
 
 
-def _month_batches(
-    fs: Any, reports: dict[str, list[ReportFile]], days: list[dt.date]
-) -> Iterator[tuple[dt.date, str | None, ReportFile | None, pa.RecordBatch | None]]:
-    """(day, report type, file, batch) in push order, then (day, None, None, None) at each day's end."""
-    for day in days:
-        for report_type in _PUSH_ORDER:
-            for report in reports[report_type]:
-                for batch in iter_day_batches(fs, report, day):
-                    yield day, report_type, report, batch
-        yield day, None, None, None
-
-
 def iter_summary_batches(
     params: RunParameters, on_day: Callable[[dt.date], None] | None = None
 ) -> Iterator[tuple[dt.date, pa.RecordBatch]]:
     """(day, rows) for each day of the range, in order, with ocpagg.schema.KERNEL_SCHEMA.
 
     Memory holds one day's state at a time: the files' footers are read once per month, and
-    each day reads only the row groups whose interval_start statistics may hold it. A reader
-    thread decodes the next batches while the kernel aggregates the current one.
+    each day reads only the row groups whose interval_start statistics may hold it. Reader
+    threads decode the next row groups (a bounded number of bytes ahead) while the kernel
+    aggregates the current one.
     """
     fs, base = filesystem_for(params.root, params.filesystem)
     config = kernel_config(params.reference)
     for year, month, days in month_ranges(params.start_date, params.end_date):
         files = list_month_entries(fs, base, params.account, params.source_uuid, year, month)
-        reports: dict[str, list[ReportFile]] = {
-            rt: [open_report_file(fs, e.path, rt, days, e.version) for e in entries]
-            for rt, entries in files.items()
-        }
+        reports: dict[str, list[ReportFile]] = open_month_reports(fs, files, days)
         if not reports["pod_usage"]:
             LOG.warning(
                 "source %s %04d-%02d: no pod_usage files under %s; the range gets no rows",
@@ -90,7 +74,7 @@ def iter_summary_batches(
             ", ".join(f"{len(v)} {k} files" for k, v in reports.items()),
         )
         aggregator: _kernel.DayAggregator | None = None
-        for day, report_type, report, batch in prefetch(_month_batches(fs, reports, days)):
+        for day, report_type, report, batch in iter_month_batches(fs, reports, days, _PUSH_ORDER):
             if aggregator is None:
                 aggregator = _kernel.DayAggregator(config, day)
             if report_type is not None and report is not None:
