@@ -3,7 +3,8 @@
 Systems (each takes a SynthInfo and returns the number of output rows):
   ocpagg         ocpagg.summarize_table: read + aggregate into one pyarrow Table
   ocpagg-stream  ocpagg.iter_summary_batches, each day's rows dropped (the sinks' memory profile)
-  duckdb         the DuckDB rendering of koku's SQL in tests/reference.py
+  duckdb         the tests' DuckDB oracle (tests/reference.py): simple on purpose, not a baseline
+  duckdb-koku    koku's summary SQL rendered for DuckDB at its best settings (duckdb_koku_sql.py)
   pandas         the proof of concept's approach (benches/pandas_baseline.py, pod rows only)
   ocpagg-pg      ocpagg.sink.run_summary into koku's PostgreSQL table (end to end)
 """
@@ -83,6 +84,11 @@ MEMORY_SIZES = _sizes("OCPAGG_BENCH_MEMORY_SIZES", "1M,10M,50M")
 FLAT_BASE = parse_size(os.environ.get("OCPAGG_BENCH_FLAT_BASE", "10M"))
 
 
+def tree_folder(pod_rows: int, *, days: int | None = None, months: int = 1) -> Path:
+    """Where ``tree`` keeps that tree."""
+    return BENCH_DIR / f"p{pod_rows}_d{days or 'all'}_m{months}"
+
+
 def tree(pod_rows: int, *, days: int | None = None, months: int = 1, workers: int = 2) -> SynthInfo:
     """A synthetic tree of about ``pod_rows`` pod rows, generated once and cached under BENCH_DIR.
 
@@ -91,8 +97,7 @@ def tree(pod_rows: int, *, days: int | None = None, months: int = 1, workers: in
     """
     from synth import write_cluster_month
 
-    key = f"p{pod_rows}_d{days or 'all'}_m{months}"
-    folder = BENCH_DIR / key
+    folder = tree_folder(pod_rows, days=days, months=months)
     marker = folder / "info.pkl"
     if marker.exists():
         with marker.open("rb") as fh:
@@ -136,10 +141,16 @@ def _kwargs(info: SynthInfo) -> dict[str, Any]:
     return {"report_period_id": REPORT_PERIOD_ID, "cluster_id": CLUSTER_ID, **info.summarize_kwargs()}
 
 
+# Bytes of the last Table a system returned (what summarize_table holds at its end), for runner.py.
+LAST_RESULT_BYTES: dict[str, int] = {}
+
+
 def run_ocpagg(info: SynthInfo) -> int:
     import ocpagg
 
-    return ocpagg.summarize_table(info.root, **_kwargs(info)).num_rows
+    table = ocpagg.summarize_table(info.root, **_kwargs(info))
+    LAST_RESULT_BYTES["ocpagg"] = table.get_total_buffer_size()
+    return table.num_rows
 
 
 def run_params(info: SynthInfo) -> Any:
@@ -164,9 +175,17 @@ def run_ocpagg_stream(info: SynthInfo) -> int:
 
 
 def run_duckdb(info: SynthInfo) -> int:
+    """The tests' oracle (tests/reference.py): simple on purpose, not a tuned baseline."""
     from reference import reference_table
 
     return reference_table(info.root, **_kwargs(info)).num_rows
+
+
+def run_duckdb_koku(info: SynthInfo) -> int:
+    """koku's summary SQL rendered for DuckDB at its best settings (benches/duckdb_koku_sql.py)."""
+    from duckdb_koku_sql import koku_sql_table
+
+    return koku_sql_table(info.root, **_kwargs(info)).num_rows
 
 
 def run_pandas(info: SynthInfo) -> int:
@@ -186,6 +205,7 @@ SYSTEMS: dict[str, Callable[[SynthInfo], int]] = {
     "ocpagg": run_ocpagg,
     "ocpagg-stream": run_ocpagg_stream,
     "duckdb": run_duckdb,
+    "duckdb-koku": run_duckdb_koku,
     "pandas": run_pandas,
 }
 
@@ -268,6 +288,7 @@ class ChildRun:
     seconds: float
     max_rss_mb: float
     rows: int
+    result_mb: float = 0.0  # the returned Table's buffers (ocpagg), 0 when the rows are not kept
 
 
 def _child_pythonpath() -> str:
@@ -311,7 +332,9 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
     # VmHWM of the child's own address space; wait4's ru_maxrss would also count the parent's
     # resident pages copied at fork (the maximum is kept across exec), so it serves as a fallback only.
     peak_kb = result.get("vmhwm_kb") or usage.ru_maxrss
-    return ChildRun(system, result["seconds"], peak_kb / 1024.0, result["rows"])
+    return ChildRun(
+        system, result["seconds"], peak_kb / 1024.0, result["rows"], result.get("result_bytes", 0) / 2**20
+    )
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------------------

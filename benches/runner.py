@@ -38,7 +38,9 @@ def main(argv: list[str]) -> int:
     else:
         rows = benchlib.SYSTEMS[system](info)
     seconds = time.perf_counter() - start
-    Path(out_path).write_text(json.dumps({"seconds": seconds, "rows": rows, "vmhwm_kb": _vmhwm_kb()}))
+    result = {"seconds": seconds, "rows": rows, "vmhwm_kb": _vmhwm_kb()}
+    result["result_bytes"] = benchlib.LAST_RESULT_BYTES.get(system, 0)
+    Path(out_path).write_text(json.dumps(result))
     return 0
 
 
