@@ -6,7 +6,8 @@ Systems (each takes a SynthInfo and returns the number of output rows):
   duckdb         the tests' DuckDB oracle (tests/reference.py): simple on purpose, not a baseline
   duckdb-koku    koku's summary SQL rendered for DuckDB at its best settings (duckdb_koku_sql.py)
   pandas         the proof of concept's approach (benches/pandas_baseline.py, pod rows only)
-  ocpagg-pg      ocpagg.sink.run_summary into koku's PostgreSQL table (end to end)
+  ocpagg-pg      ocpagg.run.run_summary into koku's PostgreSQL table (end to end)
+  masu           ocpagg.masu.populate_line_item_daily_summary_table, as koku's worker calls it
 """
 
 from __future__ import annotations
@@ -195,10 +196,28 @@ def run_pandas(info: SynthInfo) -> int:
 
 
 def run_ocpagg_pg(info: SynthInfo, url: str) -> int:
-    from ocpagg.sink import run_summary
+    from ocpagg.run import run_summary
 
     # run_summary reads the reference rows from the database (prepare_database put the tree's there).
     return run_summary(run_params(info), db=url, schema=SCHEMA).rows
+
+
+def run_masu(info: SynthInfo, url: str) -> int:
+    """koku's MASU call (the report period must exist: prepare_database adds it)."""
+    from ocpagg.masu import populate_line_item_daily_summary_table
+    from ocpagg.storage import filesystem_for
+
+    return populate_line_item_daily_summary_table(
+        SCHEMA,
+        info.start_date,
+        info.end_date,
+        REPORT_PERIOD_ID,
+        CLUSTER_ID,
+        CLUSTER_ID,
+        info.source_uuid,
+        database=url,
+        storage=filesystem_for(info.root),
+    ).rows
 
 
 SYSTEMS: dict[str, Callable[[SynthInfo], int]] = {
@@ -289,6 +308,7 @@ class ChildRun:
     max_rss_mb: float
     rows: int
     result_mb: float = 0.0  # the returned Table's buffers (ocpagg), 0 when the rows are not kept
+    memory: dict[str, Any] | None = None  # the split of a "+profile" run (runner.MemorySampler)
 
 
 def _child_pythonpath() -> str:
@@ -300,8 +320,18 @@ def _child_pythonpath() -> str:
     return os.pathsep.join(p for p in parts if p)
 
 
-def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeout: float = 3600) -> ChildRun:
-    """Run ``system`` on ``info`` in a new Python process and take its peak RSS (VmHWM at exit)."""
+def run_child(
+    system: str,
+    info: SynthInfo,
+    *,
+    pg_url: str | None = None,
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
+) -> ChildRun:
+    """Run ``system`` on ``info`` in a new Python process and take its peak RSS (VmHWM at exit).
+
+    ``system`` + "+profile" also samples the memory split (runner.MemorySampler).
+    """
     with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
         pickle.dump(info, fh)
         info_path = fh.name
@@ -309,7 +339,7 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
     cmd = [sys.executable, str(HERE / "runner.py"), system, info_path, out_path]
     if pg_url:
         cmd.append(pg_url)
-    env = {**os.environ, "PYTHONPATH": _child_pythonpath()}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": _child_pythonpath()}
     try:
         proc = subprocess.Popen(cmd, env=env)
         deadline = time.monotonic() + timeout
@@ -333,7 +363,12 @@ def run_child(system: str, info: SynthInfo, *, pg_url: str | None = None, timeou
     # resident pages copied at fork (the maximum is kept across exec), so it serves as a fallback only.
     peak_kb = result.get("vmhwm_kb") or usage.ru_maxrss
     return ChildRun(
-        system, result["seconds"], peak_kb / 1024.0, result["rows"], result.get("result_bytes", 0) / 2**20
+        system,
+        result["seconds"],
+        peak_kb / 1024.0,
+        result["rows"],
+        result.get("result_bytes", 0) / 2**20,
+        result.get("memory"),
     )
 
 
@@ -424,7 +459,7 @@ def _execute(url: str, statements: list[tuple[str, list[Any]]]) -> list[Any]:
 
 def prepare_database(url: str, info: SynthInfo) -> None:
     """koku's tables for SCHEMA with the tree's reference rows (tag keys, cost categories, nodes)."""
-    from ocpagg.sink_postgres import init_db
+    from ocpagg.sinks import init_db
 
     init_db(url, SCHEMA)
     s = SCHEMA
@@ -440,6 +475,18 @@ def prepare_database(url: str, info: SynthInfo) -> None:
             [CLUSTER_ID, info.source_uuid],
         ),
         (f"DELETE FROM {s}.reporting_ocp_nodes", []),
+        (
+            f"INSERT INTO {s}.reporting_ocpusagereportperiod (id, cluster_id, report_period_start, "
+            "report_period_end, provider_id) VALUES ($1, $2, CAST($3 AS timestamptz), "
+            "CAST($4 AS timestamptz), CAST($5 AS uuid)) ON CONFLICT DO NOTHING",
+            [
+                REPORT_PERIOD_ID,
+                CLUSTER_ID,
+                f"{info.year:04d}-{info.month:02d}-01 00:00:00+00",
+                f"{info.year + info.month // 12:04d}-{info.month % 12 + 1:02d}-01 00:00:00+00",
+                info.source_uuid,
+            ],
+        ),
         (f"DELETE FROM {s}.reporting_enabledtagkeys", []),
     ]
     for key in info.enabled_keys:

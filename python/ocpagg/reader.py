@@ -39,7 +39,7 @@ DECODE_THREADS = max(1, min(2, os.cpu_count() or 1))
 # Requests in flight on a remote store: footers, and row groups being fetched.
 REMOTE_THREADS = 16
 # Bytes of decoded (and, remote, fetched) row groups held ahead of the aggregation.
-AHEAD_BYTES = 96 * 2**20
+AHEAD_BYTES = 64 * 2**20
 # A remote footer is fetched with the file's last FOOTER_TAIL bytes (a second GET if it is longer).
 FOOTER_TAIL = 64 * 1024
 
