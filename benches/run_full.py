@@ -292,7 +292,8 @@ def _render_extras(extras: dict[str, Any], add: Any, targets: list[str], series:
             py = r.get("tracemalloc_peak_mb")
             add(
                 f"| {r['pod_rows']:,} | {r['pods_per_hour']:,} | {_fmt_s(r['seconds'])} | {r['max_rss_mb']:.0f} | "
-                f"{r['baseline_rss_mb']:.0f} | {at.get('arrow', 0):.0f} | {at.get('malloc', 0):.0f} | {rest:.0f} | "
+                f"{r['baseline_rss_mb']:.0f} | {at.get('arrow', 0):.0f} | {at.get('malloc', 0):.0f} | "
+                f"{at.get('malloc_free', 0):.0f} | {rest:.0f} | "
                 f"{r['peak_arrow_mb']:.0f} | {r['peak_malloc_mb']:.0f} | {'—' if py is None else f'{py:.0f}'} |"
             )
         big = max(masu, key=lambda r: r["pod_rows"])

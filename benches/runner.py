@@ -40,19 +40,19 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def _malloc_in_use() -> Any:
-    """glibc's malloc bytes in use (the Rust kernel's heap, libpq's, Python's larger objects)."""
+def _malloc_info() -> Any:
+    """glibc malloc: (bytes in use, free bytes its arenas keep); the Rust kernel, libpq, larger objects."""
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallinfo2.restype = _MallInfo2
     except (OSError, AttributeError):
-        return lambda: 0
+        return lambda: (0, 0)
 
-    def in_use() -> int:
-        info = libc.mallinfo2()
-        return int(info.uordblks + info.hblkhd)
+    def info() -> tuple[int, int]:
+        m = libc.mallinfo2()
+        return int(m.uordblks + m.hblkhd), int(m.fordblks)
 
-    return in_use
+    return info
 
 
 class MemorySampler:
@@ -65,18 +65,20 @@ class MemorySampler:
         import pyarrow as pa
 
         self.pa = pa
-        self.malloc = _malloc_in_use()
+        self.malloc = _malloc_info()
         self.period = period
         self.stop = threading.Event()
-        self.peaks: dict[str, int] = {"rss": 0, "arrow": 0, "malloc": 0}
+        self.peaks: dict[str, int] = {"rss": 0, "arrow": 0, "malloc": 0, "malloc_free": 0}
         self.at_rss_peak: dict[str, int] = {}
         self.thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
     def sample(self) -> dict[str, int]:
+        in_use, free = self.malloc()
         return {
             "rss": _rss_bytes(),
             "arrow": int(self.pa.total_allocated_bytes()),
-            "malloc": self.malloc(),
+            "malloc": in_use,
+            "malloc_free": free,
         }
 
     def _run(self) -> None:
@@ -107,6 +109,11 @@ def main(argv: list[str]) -> int:
         from ocpagg.reader import use_lean_allocator
 
         use_lean_allocator()  # as `python -m ocpagg` does
+        decay = os.environ.get("OCPAGG_BENCH_JEMALLOC_DECAY_MS")  # experiments on the pool's page reuse
+        if decay:
+            import pyarrow as pa
+
+            pa.jemalloc_set_decay_ms(int(decay))
     if system == "masu":  # imports before the baseline, as a worker has them loaded
         import ocpagg.masu  # noqa: F401
         import ocpagg.sinks.postgres  # noqa: F401

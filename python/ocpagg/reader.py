@@ -32,7 +32,7 @@ from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 
 LOG = logging.getLogger(__name__)
 
-BATCH_ROWS = 128 * 1024
+BATCH_ROWS = 64 * 1024
 # Row groups decoded at once beside the aggregating thread (each on one thread: pyarrow's own pool
 # is not used, so the decoding threads are exactly these).
 DECODE_THREADS = max(1, min(2, os.cpu_count() or 1))

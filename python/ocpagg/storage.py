@@ -52,6 +52,8 @@ def s3_options() -> dict[str, Any]:
         client_kwargs["region_name"] = region
     if client_kwargs:
         options["client_kwargs"] = client_kwargs
+    # the reader fetches footers and column chunks concurrently (ocpagg.reader.REMOTE_THREADS)
+    options["config_kwargs"] = {"max_pool_connections": 32}
     return options
 
 
@@ -94,7 +96,8 @@ class S3Storage:
         client_kwargs: dict[str, Any] = {"region_name": self.region or "us-east-1", "verify": self.verify}
         if self.endpoint_url:
             client_kwargs["endpoint_url"] = _endpoint(self.endpoint_url)
-        config_kwargs: dict[str, Any] = {"ignore_configured_endpoint_urls": True}
+        # the reader fetches footers and column chunks concurrently (ocpagg.reader.REMOTE_THREADS)
+        config_kwargs: dict[str, Any] = {"ignore_configured_endpoint_urls": True, "max_pool_connections": 32}
         if self.connect_timeout is not None:
             config_kwargs["connect_timeout"] = self.connect_timeout
         if self.read_timeout is not None:
