@@ -33,9 +33,11 @@ from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 LOG = logging.getLogger(__name__)
 
 BATCH_ROWS = 64 * 1024
-# Row groups decoded at once beside the aggregating thread (each on one thread: pyarrow's own pool
-# is not used, so the decoding threads are exactly these).
+# Row groups decoded at once beside the aggregating thread.
 DECODE_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Whether each row group's columns are also decoded in parallel on pyarrow's CPU pool (its size:
+# the cores). On a loaded 2-core machine this kept the kernel fed best, for about the same CPU.
+DECODE_USE_THREADS = True
 # Requests in flight on a remote store: footers, and row groups being fetched.
 REMOTE_THREADS = 16
 # Bytes of decoded (and, remote, fetched) row groups held ahead of the aggregation.
@@ -410,12 +412,15 @@ def row_group_bytes(report: ReportFile, row_group: int) -> int:
     """An estimate of what decoding one row group holds: its kernel columns in Arrow, plus the fetch."""
     group = report.metadata.row_group(row_group)
     wanted = set(report.columns)
+    types = INPUT_COLUMNS[report.report_type]
     total = 0
     for i in range(group.num_columns):
         chunk = group.column(i)
-        if chunk.path_in_schema in wanted:
-            # dictionary strings decode to int32 indices plus the dictionary; numbers to 8 bytes a row
-            total += max(chunk.total_uncompressed_size, 8 * group.num_rows) + chunk.total_compressed_size
+        name = chunk.path_in_schema
+        if name in wanted:
+            # strings decode to int32 dictionary indices (plus the dictionary); the rest to 8 bytes a row
+            width = 4 if pa.types.is_string(types[name]) else 8
+            total += max(chunk.total_uncompressed_size, width * group.num_rows) + chunk.total_compressed_size
     return total
 
 
@@ -435,9 +440,10 @@ def iter_month_batches(
     each day's end, each row group decoded ahead in worker threads.
 
     Worker threads decode (and, remote, fetch) the next row groups while the caller consumes these,
-    as long as the estimated bytes in flight (``row_group_bytes``) stay within ``ahead_bytes``
-    (one row group always goes ahead). Errors are raised in order; closing the generator cancels
-    what has not started and waits for what has.
+    as long as the estimated bytes in flight (``row_group_bytes``) stay within ``ahead_bytes``, and
+    always enough that every decoding thread has one: what is held ahead is a few row groups
+    (koku writes 200k rows a row group), whatever the cluster's size. Errors are raised in order;
+    closing the generator cancels what has not started and waits for what has.
     """
     local = is_local(fs)
     decoders = threads or DECODE_THREADS
@@ -457,7 +463,7 @@ def iter_month_batches(
         assert report is not None
         if local:
             with decoding:
-                return list(_decode(fs, report, [rg], use_threads=False))
+                return list(_decode(fs, report, [rg], use_threads=DECODE_USE_THREADS))
         # fetch without holding a decoding slot, then decode
         try:
             parquet, close = _parquet_file(fs, report, [rg])
@@ -470,13 +476,18 @@ def iter_month_batches(
             close()
 
     pending: deque[tuple[Unit, Future[list[pa.RecordBatch]] | None, int]] = deque()
+
+    def busy(queue: deque[tuple[Unit, Future[list[pa.RecordBatch]] | None, int]]) -> int:
+        """Row groups submitted and not yet decoded: fewer than the decoders leaves one idle."""
+        return sum(1 for _, f, _ in queue if f is not None and not f.done())
+
     in_flight = 0
     source = units()
     exhausted = False
     pool = ThreadPoolExecutor(workers, thread_name_prefix="ocpagg-reader")
     try:
         while True:
-            while not exhausted and (not pending or in_flight < ahead_bytes):
+            while not exhausted and (busy(pending) < decoders or in_flight < ahead_bytes):
                 unit = next(source, None)
                 if unit is None:
                     exhausted = True
@@ -510,7 +521,10 @@ def iter_month_batches(
 def _iter_batches(report: ReportFile, parquet: pq.ParquetFile, rg: int) -> Iterator[pa.RecordBatch]:
     try:
         yield from parquet.iter_batches(
-            batch_size=BATCH_ROWS, row_groups=[rg], columns=list(report.columns), use_threads=False
+            batch_size=BATCH_ROWS,
+            row_groups=[rg],
+            columns=list(report.columns),
+            use_threads=DECODE_USE_THREADS,
         )
     except Exception as exc:  # noqa: BLE001 - decoding errors name the file
         raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
