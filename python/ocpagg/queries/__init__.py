@@ -2,5 +2,7 @@
 
 from .bounds import usage_bounds
 from .cluster_info import ClusterInformation, cluster_information
+from .gpu import gpu_summary_rows
+from .vm import vm_request_rows
 
-__all__ = ["ClusterInformation", "cluster_information", "usage_bounds"]
+__all__ = ["ClusterInformation", "cluster_information", "gpu_summary_rows", "usage_bounds", "vm_request_rows"]

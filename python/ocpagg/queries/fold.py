@@ -42,7 +42,7 @@ class Folder:
             self._acc = group(pa.concat_tables([self._acc, grouped]), self.keys, self._refold)
 
     def result(self, schema: pa.Schema) -> pa.Table:
-        """The folded groups, or an empty table of ``schema`` when no part came."""
+        """The folded groups named and typed as ``schema`` (by position), empty when no part came."""
         if self._acc is None:
             return schema.empty_table()
-        return self._acc.cast(schema)
+        return self._acc.rename_columns(schema.names).cast(schema)
