@@ -56,7 +56,13 @@ def list_report_files(
 
 
 def source_has_report(
-    fs: fsspec.AbstractFileSystem, base: str, account: str, source_uuid: str, report_type: str, *, daily: bool = False
+    fs: fsspec.AbstractFileSystem,
+    base: str,
+    account: str,
+    source_uuid: str,
+    report_type: str,
+    *,
+    daily: bool = False,
 ) -> bool:
     """Whether a source holds a Parquet file of a report type in any month (koku's partition check)."""
     tree = f"{base}/data/parquet/daily" if daily else f"{base}/data/parquet"

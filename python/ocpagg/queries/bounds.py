@@ -71,7 +71,9 @@ def usage_bounds(
             with fs.open(path, "rb") as handle:
                 parquet = pq.ParquetFile(handle, metadata=scan.metadata)
                 for rg in to_read:
-                    column = normalise_timestamps(parquet.read_row_group(rg, columns=["interval_start"]).column(0))
+                    column = normalise_timestamps(
+                        parquet.read_row_group(rg, columns=["interval_start"]).column(0)
+                    )
                     keep = pc.and_(
                         pc.greater_equal(column, pa.scalar(low, pa.timestamp("ms"))),
                         pc.less(column, pa.scalar(high, pa.timestamp("ms"))),

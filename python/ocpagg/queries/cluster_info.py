@@ -35,7 +35,11 @@ NODES_SCHEMA = pa.schema(
     ]
 )
 PVCS_SCHEMA = pa.schema(
-    [("persistentvolume", pa.string()), ("persistentvolumeclaim", pa.string()), ("csi_volume_handle", pa.string())]
+    [
+        ("persistentvolume", pa.string()),
+        ("persistentvolumeclaim", pa.string()),
+        ("csi_volume_handle", pa.string()),
+    ]
 )
 PROJECTS_SCHEMA = pa.schema([("namespace", pa.string())])
 
@@ -136,7 +140,11 @@ def cluster_information(
 
     pod_parts = Folder(
         ["node", "resource_id"],
-        {"capacity": ("node_capacity_cpu_cores", "max"), "role": ("node_role", "max"), "apiserver": ("apiserver", "any")},
+        {
+            "capacity": ("node_capacity_cpu_cores", "max"),
+            "role": ("node_role", "max"),
+            "apiserver": ("apiserver", "any"),
+        },
     )
     project_parts = Folder(["namespace"], {})
     for table in scan_tables(fs, files("pod_usage"), _POD, low=low, high=high):

@@ -131,8 +131,11 @@ def gpu_summary_rows(
     folder = month_dir(base, account, "gpu_usage", source_uuid, start_date.year, start_date.month, daily=True)
     groups = Folder(_KEYS, _AGGS)
     for table in scan_tables(
-        fs, month_files(fs, base, account, source_uuid, "gpu_usage", start_date, daily=True), GPU_COLUMNS,
-        low=low, high=high,
+        fs,
+        month_files(fs, base, account, source_uuid, "gpu_usage", start_date, daily=True),
+        GPU_COLUMNS,
+        low=low,
+        high=high,
     ):
         groups.add(table)
     folded = groups.result(_FOLDED).sort_by([(k, "ascending") for k in _KEYS])

@@ -106,7 +106,7 @@ def _naive(value: object) -> dt.datetime | None:
     """A statistics value as a naive UTC datetime; None when it is not a usable timestamp."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
@@ -177,7 +177,7 @@ def iter_row_groups(
     low: dt.datetime | None = None,
     high: dt.datetime | None = None,
 ) -> Iterator[pa.Table]:
-    """The file's rows with ``low <= interval_start < high`` (all rows when no range), one row group at a time."""
+    """The rows with ``low <= interval_start < high`` (all without a range), a row group at a time."""
     md = scan.metadata
     wanted = [rg for rg in range(md.num_row_groups) if md.row_group(rg).num_rows > 0]
     if low is not None and high is not None:
@@ -197,8 +197,10 @@ def iter_row_groups(
                 table = _normalise(scan, parquet.read_row_group(rg, columns=list(scan.present)), columns)
                 if low is not None and high is not None:
                     ts = table.column("interval_start")
-                    keep = pc.and_(pc.greater_equal(ts, pa.scalar(low, pa.timestamp("ms"))),
-                                   pc.less(ts, pa.scalar(high, pa.timestamp("ms"))))
+                    keep = pc.and_(
+                        pc.greater_equal(ts, pa.scalar(low, pa.timestamp("ms"))),
+                        pc.less(ts, pa.scalar(high, pa.timestamp("ms"))),
+                    )
                     table = table.filter(keep)
                 if table.num_rows:
                     yield table
@@ -219,7 +221,9 @@ def month_files(
     daily: bool,
 ) -> list[str]:
     """The files koku's SQL reads for a report type: the ``year=/month=`` folder of ``month_of`` only."""
-    return list_report_files(fs, base, account, source_uuid, report_type, month_of.year, month_of.month, daily=daily)
+    return list_report_files(
+        fs, base, account, source_uuid, report_type, month_of.year, month_of.month, daily=daily
+    )
 
 
 def scan_tables(

@@ -74,7 +74,9 @@ def _sorted(table: pa.Table) -> pa.Table:
 # --- with the vm_usage report -------------------------------------------------------------------
 
 
-def _with_vm_report(fs: fsspec.AbstractFileSystem, base: str, account: str, source_uuid: str, month: dt.date) -> pa.Table:
+def _with_vm_report(
+    fs: fsspec.AbstractFileSystem, base: str, account: str, source_uuid: str, month: dt.date
+) -> pa.Table:
     paths = month_files(fs, base, account, source_uuid, "vm_usage", month, daily=False)
     latest_hour = None
     for table in scan_tables(fs, paths, Columns(required={"interval_start": TIMESTAMP})):
@@ -83,7 +85,10 @@ def _with_vm_report(fs: fsspec.AbstractFileSystem, base: str, account: str, sour
             latest_hour = top
     if latest_hour is None:
         return VM_REQUEST_SCHEMA.empty_table()
-    latest = Folder(["vm_name", "node"], {"cpu": ("vm_cpu_request_cores", "max"), "mem": ("vm_memory_request_bytes", "max")})
+    latest = Folder(
+        ["vm_name", "node"],
+        {"cpu": ("vm_cpu_request_cores", "max"), "mem": ("vm_memory_request_bytes", "max")},
+    )
     claims = Folder(["vm_name", "vm_persistentvolumeclaim_name"], {})
     stamp = pa.scalar(latest_hour, pa.timestamp("ms"))
     for table in scan_tables(fs, paths, _VM):
@@ -92,14 +97,22 @@ def _with_vm_report(fs: fsspec.AbstractFileSystem, base: str, account: str, sour
         if at_latest.num_rows:
             latest.add(at_latest)
     vms = latest.result(
-        pa.schema([("vm_name", pa.string()), ("node", pa.string()), ("cpu", pa.float64()), ("mem", pa.float64())])
+        pa.schema(
+            [("vm_name", pa.string()), ("node", pa.string()), ("cpu", pa.float64()), ("mem", pa.float64())]
+        )
     )
     vms = vms.filter(pc.is_valid(vms.column("vm_name")))
     vms = vms.append_column("cpu_request", pc.multiply(vms.column("cpu"), float(HOURS)))
     vms = vms.append_column("mem_request", pc.multiply(pc.multiply(vms.column("mem"), GIB), float(HOURS)))
     pairs = claims.result(pa.schema([("vm_name", pa.string()), ("pvc_name", pa.string())]))
-    joined = vms.select(["vm_name", "node", "cpu_request", "mem_request"]).join(pairs, "vm_name", join_type="inner")
-    rows = group(joined, ["vm_name", "node", "pvc_name"], {"cpu_request": ("cpu_request", "max"), "mem_request": ("mem_request", "max")})
+    joined = vms.select(["vm_name", "node", "cpu_request", "mem_request"]).join(
+        pairs, "vm_name", join_type="inner"
+    )
+    rows = group(
+        joined,
+        ["vm_name", "node", "pvc_name"],
+        {"cpu_request": ("cpu_request", "max"), "mem_request": ("mem_request", "max")},
+    )
     return _sorted(rows.select(["vm_name", "node", "pvc_name", "cpu_request", "mem_request"]))
 
 
@@ -119,7 +132,10 @@ def _as_date(column: Any) -> pa.ChunkedArray:
 def _second_to_last_day(summary: pa.Table, source_uuid: str, start: dt.date, end: dt.date) -> dt.date | None:
     days = _as_date(summary.column("usage_start"))
     keep = pc.and_(
-        pc.and_(pc.greater_equal(days, pa.scalar(start, pa.date32())), pc.less_equal(days, pa.scalar(end, pa.date32()))),
+        pc.and_(
+            pc.greater_equal(days, pa.scalar(start, pa.date32())),
+            pc.less_equal(days, pa.scalar(end, pa.date32())),
+        ),
         pc.and_(
             pc.equal(pc.cast(summary.column("source_uuid"), pa.string()), str(source_uuid)),
             pc.is_valid(summary.column("pod_request_cpu_core_hours")),
@@ -132,10 +148,13 @@ def _second_to_last_day(summary: pa.Table, source_uuid: str, start: dt.date, end
 
 
 def _latest_requests(summary: pa.Table, day: dt.date) -> pa.Table:
-    """Per VM, the request of its row on ``day`` (any source, as koku's SQL); ties: greatest node, cpu, memory."""
+    """Per VM, its row of ``day`` (any source, as koku's SQL); ties: greatest node, cpu, memory."""
     days = _as_date(summary.column("usage_start"))
     rows = summary.filter(
-        pc.and_(pc.equal(days, pa.scalar(day, pa.date32())), pc.is_valid(summary.column("pod_request_cpu_core_hours")))
+        pc.and_(
+            pc.equal(days, pa.scalar(day, pa.date32())),
+            pc.is_valid(summary.column("pod_request_cpu_core_hours")),
+        )
     )
     labels = rows.column("pod_labels")
     if not pa.types.is_string(labels.type):
@@ -152,22 +171,36 @@ def _latest_requests(summary: pa.Table, day: dt.date) -> pa.Table:
     best: dict[str, dict[str, Any]] = {}
 
     def rank(row: dict[str, Any]) -> tuple:
-        return tuple((value is not None, value) if value is not None else (False, 0) for value in
-                     (row["node"], row["cpu_request"], row["mem_request"]))
+        return tuple(
+            (value is not None, value) if value is not None else (False, 0)
+            for value in (row["node"], row["cpu_request"], row["mem_request"])
+        )
 
     for row in table.to_pylist():
         held = best.get(row["vm_name"])
         if held is None or rank(row) > rank(held):
             best[row["vm_name"]] = row
-    return pa.Table.from_pylist(list(best.values()), schema=pa.schema(
-        [("vm_name", pa.string()), ("node", pa.string()), ("cpu_request", pa.float64()), ("mem_request", pa.float64())]
-    ))
+    return pa.Table.from_pylist(
+        list(best.values()),
+        schema=pa.schema(
+            [
+                ("vm_name", pa.string()),
+                ("node", pa.string()),
+                ("cpu_request", pa.float64()),
+                ("mem_request", pa.float64()),
+            ]
+        ),
+    )
 
 
-def _vm_claims(fs: fsspec.AbstractFileSystem, base: str, account: str, source_uuid: str, month: dt.date) -> pa.Table:
+def _vm_claims(
+    fs: fsspec.AbstractFileSystem, base: str, account: str, source_uuid: str, month: dt.date
+) -> pa.Table:
     """Distinct (pvc_name, vm_name): daily storage rows joined to daily pod rows on the pod name alone."""
     vm_pods = Folder(["pod", "vm_name"], {})
-    for table in scan_tables(fs, month_files(fs, base, account, source_uuid, "pod_usage", month, daily=True), _POD):
+    for table in scan_tables(
+        fs, month_files(fs, base, account, source_uuid, "pod_usage", month, daily=True), _POD
+    ):
         table = pa.table({"pod": table.column("pod"), "vm_name": vm_names(table.column("pod_labels"))})
         table = table.filter(pc.and_(pc.is_valid(table.column("vm_name")), pc.is_valid(table.column("pod"))))
         if table.num_rows:
@@ -179,7 +212,10 @@ def _vm_claims(fs: fsspec.AbstractFileSystem, base: str, account: str, source_uu
         paths = month_files(fs, base, account, source_uuid, "storage_usage", month, daily=True)
         for table in scan_tables(fs, paths, _STORAGE):
             pvc = table.column("persistentvolumeclaim")
-            keep = pc.and_(pc.and_(pc.is_valid(pvc), pc.not_equal(pvc, "")), pc.is_in(table.column("pod"), value_set=wanted))
+            keep = pc.and_(
+                pc.and_(pc.is_valid(pvc), pc.not_equal(pvc, "")),
+                pc.is_in(table.column("pod"), value_set=wanted),
+            )
             table = table.filter(keep)
             if table.num_rows:
                 claims.add(table)
@@ -238,5 +274,7 @@ def vm_request_rows(
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise InputError("summary", f"unusable daily summary rows ({exc})") from exc
         how = "daily summary"
-    LOG.info("VM request rows of %s %s..%s from the %s: %d", source_uuid, start_date, end_date, how, rows.num_rows)
+    LOG.info(
+        "VM request rows of %s %s..%s from the %s: %d", source_uuid, start_date, end_date, how, rows.num_rows
+    )
     return rows
