@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 if TYPE_CHECKING:
-    from ocpagg.synth import SynthInfo
+    from synth import SynthInfo
 
 BENCH_DIR = Path(os.environ.get("OCPAGG_BENCH_DIR") or Path(tempfile.gettempdir()) / "ocpagg-bench")
 SCHEMA = "org1234567"
@@ -89,7 +89,7 @@ def tree(pod_rows: int, *, days: int | None = None, months: int = 1, workers: in
     ``months`` > 1 spreads the rows over consecutive months of one cluster (the same pods per hour),
     so the per-day size stays that of a one-month tree of ``pod_rows / months`` rows.
     """
-    from ocpagg.synth import write_cluster_month
+    from synth import write_cluster_month
 
     key = f"p{pod_rows}_d{days or 'all'}_m{months}"
     folder = BENCH_DIR / key

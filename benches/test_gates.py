@@ -1,7 +1,7 @@
 """Performance gates for CI, at a small size: ratios against baselines run in the same process, and
 flat peak memory as the number of days grows. Never absolute times.
 
-Run with: python -m pytest tests benches/test_gates.py
+Marked ``bench``: ``python -m pytest -m "not bench"`` runs the fast suite without them.
 The thresholds sit well below what a noisy 2-core machine measures (see docs/benchmarks.md):
 ocpagg's read + aggregate is ~9x the DuckDB reference and ~45x pandas at this size.
 """
@@ -20,6 +20,8 @@ MIN_RATIO_PANDAS = 5.0
 RSS_MONTH_ROWS = 1_000_000  # ~1,350 pods an hour
 RSS_TOLERANCE = 0.10
 RSS_SLACK_MB = 32.0
+
+pytestmark = pytest.mark.bench
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import ocpagg
 from compare import assert_tables_match
 from conftest import SMALL_KEYS, SMALL_ROLES, write_small_cluster
 from ocpagg.cli import Progress, main
-from test_e2e_postgres import ALIAS, CLUSTER, PERIOD, categories, run_cli, summarize_args
+from test_e2e_postgres import ALIAS, CLUSTER, PERIOD, categories, register_args, run_cli, summarize_args
 
 
 def clean_env() -> dict[str, str]:
@@ -114,9 +114,23 @@ def test_init_db_tables_are_koku_compatible(
         pg_conn.commit()
         assert koku - ours == set()
 
-        # a standalone run: no report period, no nodes — ocpagg registers the one and derives the others
+        # a standalone run: summarize never creates the report period, init-db registers it on request;
+        # no nodes are known, so ocpagg derives the roles from the files
         kw = write_small_cluster(tmp_path, account=schema)
         koku_ddl.enable_keys(pg_conn, schema, list(SMALL_KEYS))
+        proc = run_cli(summarize_args(str(tmp_path), schema, kw, pg_url), clean_env())
+        assert proc.returncode == 1
+        assert f"report period {PERIOD} does not exist" in proc.stderr and len(proc.stderr.splitlines()) == 1
+        assert koku_ddl.read_summary(pg_conn, schema).num_rows == 0
+        register = [
+            "init-db", "--db", pg_url, "--schema", schema, "--register-source", kw["source_uuid"],
+            "--cluster-id", CLUSTER, "--cluster-alias", ALIAS, "--report-period-id", str(PERIOD),
+            "--month", f"{kw['start_date']:%Y-%m}",
+        ]  # fmt: skip
+        for state in ("registered", "already registered"):
+            proc = run_cli(register, clean_env())
+            assert proc.returncode == 0, proc.stderr
+            assert f"of {kw['source_uuid']} {state}" in proc.stdout
         proc = run_cli(summarize_args(str(tmp_path), schema, kw, pg_url), clean_env())
         assert proc.returncode == 0, proc.stderr
         expected = ocpagg.summarize_table(
@@ -158,8 +172,8 @@ def test_progress_only_on_a_terminal(capsys: Any) -> None:
 def test_main_returns_exit_status(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
     monkeypatch.delenv("OCPAGG_DATABASE_URL", raising=False)
     db = tmp_path / "m.sqlite"
-    assert main(["init-db", "--db", f"sqlite:///{db}"]) == 0
     kw = write_small_cluster(tmp_path / "root", days=1)
+    assert main(["init-db", "--db", f"sqlite:///{db}", *register_args(kw)]) == 0
     args = summarize_args(str(tmp_path / "root"), "org1234567", kw, f"sqlite:///{db}")
     assert main(args) == 0
     out = capsys.readouterr().out

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from compare import assert_tables_match
 from conftest import SMALL_KEYS, SMALL_ROLES, write_small_cluster
-from ocpagg.hive import HIVE_SCHEMA
-from test_e2e_postgres import ALIAS, CLUSTER, PERIOD, run_cli, summarize_args
+from ocpagg.sinks.hive import HIVE_SCHEMA
+from test_e2e_postgres import ALIAS, CLUSTER, PERIOD, register_args, run_cli, summarize_args
 from test_sqlite import enable_sqlite_keys
 
 SCHEMA = "org1234567"
@@ -49,7 +49,7 @@ def test_hive_twin_next_to_sqlite(tmp_path: Path) -> None:
     kw = write_small_cluster(tmp_path / "in")
     db = tmp_path / "db.sqlite"
     env = {k: v for k, v in os.environ.items() if k != "OCPAGG_DATABASE_URL"}
-    assert run_cli(["init-db", "--db", f"sqlite:///{db}"], env).returncode == 0
+    assert run_cli(["init-db", "--db", f"sqlite:///{db}", *register_args(kw)], env).returncode == 0
     enable_sqlite_keys(db, list(SMALL_KEYS))
     hive_root = tmp_path / "hive"
     args = summarize_args(str(tmp_path / "in"), SCHEMA, kw, f"sqlite:///{db}", hive_output=str(hive_root))

@@ -10,8 +10,8 @@ import adbc_driver_sqlite.dbapi as sqlite
 from conftest import SMALL_ROLES, SMALL_SOURCE, write_small_cluster
 from kokudata import hour, write_report
 from ocpagg.node_roles import derive_node_roles
-from ocpagg.sink import open_sink
-from ocpagg.sink_sqlite import init_db
+from ocpagg.refdata import read_reference_rows
+from ocpagg.sinks import init_db, open_sink
 
 SOURCE = "5e1d3c2b-0a9f-4e8d-b7c6-a5f4e3d2c1b0"
 
@@ -100,7 +100,7 @@ def test_old_files_without_node_role_column(tmp_path: Path) -> None:
 
 def test_reference_rows_from_sqlite(tmp_path: Path) -> None:
     path = str(tmp_path / "ref.sqlite")
-    init_db(path)
+    init_db(f"sqlite:///{path}", "org1")
     cluster = str(uuid.uuid4())
     with sqlite.connect(path) as conn, conn.cursor() as cur:
         for key, enabled, provider in (
@@ -139,8 +139,8 @@ def test_reference_rows_from_sqlite(tmp_path: Path) -> None:
         conn.commit()
     sink = open_sink(f"sqlite:///{path}", "org1")
     try:
-        reference, known = sink.reference(SOURCE)
-        _, known_other = sink.reference(str(uuid.uuid4()))
+        reference, known = read_reference_rows(sink.query, sink.table, sink.param, SOURCE)
+        _, known_other = read_reference_rows(sink.query, sink.table, sink.param, str(uuid.uuid4()))
     finally:
         sink.close()
     assert reference.enabled_keys == ("app", "env")

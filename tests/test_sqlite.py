@@ -14,7 +14,7 @@ from compare import assert_tables_match
 from conftest import SMALL_KEYS, write_small_cluster
 from nisedata import make_nise_root
 from ocpagg.schema import SUMMARY_SCHEMA
-from test_e2e_postgres import run_cli, summarize_args
+from test_e2e_postgres import CLUSTER, PERIOD, register_args, run_cli, summarize_args
 
 KEYS = ["app", "environment", "storage_tier", "vm_kubevirt_io_name"]
 
@@ -53,13 +53,17 @@ def test_sqlite_gives_the_postgres_rows(tmp_path: Path, pg_url: str, pg_conn: An
     env.pop("OCPAGG_DATABASE_URL", None)
 
     db = tmp_path / "ocpagg.sqlite"
-    proc = run_cli(["init-db", "--db", f"sqlite:///{db}"], env)
+    proc = run_cli(["init-db", "--db", f"sqlite:///{db}", *register_args(kw)], env)
     assert proc.returncode == 0, proc.stderr
     enable_sqlite_keys(db, KEYS)
     proc = run_cli(summarize_args(str(nise.root), pg_schema, kw, f"sqlite:///{db}"), env)
     assert proc.returncode == 0, proc.stderr
 
     koku_ddl.enable_keys(pg_conn, pg_schema, KEYS)
+    koku_ddl.add_report_period(
+        pg_conn, pg_schema, period_id=PERIOD, cluster_id=CLUSTER, source_uuid=nise.source_uuid,
+        year=nise.start_date.year, month=nise.start_date.month,
+    )  # fmt: skip
     proc = run_cli(summarize_args(str(nise.root), pg_schema, kw, pg_url), env)
     assert proc.returncode == 0, proc.stderr
 
@@ -77,8 +81,8 @@ def test_sqlite_rerun_replaces_and_keeps_infrastructure_rows(tmp_path: Path) -> 
     kw = write_small_cluster(tmp_path / "root")
     env = {**__import__("os").environ, "OCPAGG_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"}
     db = tmp_path / "x.sqlite"
-    assert run_cli(["init-db"], env).returncode == 0
-    assert run_cli(["init-db"], env).returncode == 0  # idempotent
+    assert run_cli(["init-db", *register_args(kw)], env).returncode == 0
+    assert run_cli(["init-db", *register_args(kw)], env).returncode == 0  # idempotent
     enable_sqlite_keys(db, list(SMALL_KEYS))
     with sqlite3.connect(db) as conn:
         conn.execute(
@@ -113,7 +117,7 @@ def test_sqlite_failure_half_way_leaves_the_file_as_before(tmp_path: Path) -> No
     kw = write_small_cluster(tmp_path / "root")
     db = tmp_path / "f.sqlite"
     env = {k: v for k, v in __import__("os").environ.items() if k != "OCPAGG_DATABASE_URL"}
-    assert run_cli(["init-db", "--db", f"sqlite:///{db}"], env).returncode == 0
+    assert run_cli(["init-db", "--db", f"sqlite:///{db}", *register_args(kw)], env).returncode == 0
     args = summarize_args(str(tmp_path / "root"), "org1234567", kw, f"sqlite:///{db}")
     assert run_cli(args, env).returncode == 0
     with sqlite3.connect(db) as conn:

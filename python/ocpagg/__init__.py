@@ -1,19 +1,34 @@
-"""ocpagg: koku's OpenShift daily usage summary from koku's Parquet files, without Trino."""
+"""ocpagg: koku's OpenShift daily usage summary from koku's Parquet files, without Trino.
 
-from .errors import ConfigError, InputError, OcpaggError
-from .sink import RunResult, populate_line_item_daily_summary_table, run_summary
-from .summarize import ReferenceData, RunParameters, iter_summary_batches, summarize_table
+The pipeline, one layer a package or module: ``storage``/``layout``/``reader`` (files) →
+``summarize`` (the Rust kernel, day by day) → ``sinks`` (PostgreSQL, SQLite, the Hive twin) →
+``run`` (one safe run) → ``masu`` (koku's entry points) and ``cli``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import ConfigError, InputError, InternalError, OcpaggError, RefusedError, WriteError
+from .params import ReferenceData, RunParameters
+from .run import RunResult, run_summary
+from .summarize import iter_summary_batches, summarize_table
+
+try:
+    __version__ = version("ocpagg")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ConfigError",
     "InputError",
+    "InternalError",
     "OcpaggError",
     "ReferenceData",
+    "RefusedError",
     "RunParameters",
-    "iter_summary_batches",
-    "populate_line_item_daily_summary_table",
-    "run_summary",
     "RunResult",
+    "WriteError",
+    "__version__",
+    "iter_summary_batches",
+    "run_summary",
     "summarize_table",
 ]
-__version__ = "0.1.0"

@@ -1,4 +1,8 @@
-"""``python -m ocpagg``: summarize, init-db, demo (and convert) — SPEC §4."""
+"""``python -m ocpagg``: summarize, init-db, demo, convert — SPEC §4.
+
+Command-line code: it parses, configures logging, prints results and turns ``OcpaggError`` into
+one line on stderr and an exit status. The work is done by the library modules it calls.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import TextIO
 
 from .errors import ConfigError, OcpaggError
 from .reader import use_lean_allocator
-from .sink import one_line
+from .sinks import one_line
 
 LOG = logging.getLogger("ocpagg.cli")
 
@@ -29,32 +33,93 @@ def _date(text: str) -> dt.date:
 
 def _add_summarize(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "summarize", help="summarize a source's hourly Parquet files into the daily summary"
+        "summarize",
+        help="summarize a source's hourly Parquet files into the daily summary",
+        parents=[_verbose_parent()],
     )
     p.add_argument("--input", required=True, metavar="ROOT", help="Parquet root: s3://bucket or a directory")
     p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
     p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
     p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first day (inclusive)")
     p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last day (inclusive)")
-    p.add_argument("--report-period-id", required=True, type=int, metavar="N")
-    p.add_argument("--cluster-id", required=True, metavar="ID")
-    p.add_argument("--cluster-alias", default=None, metavar="NAME")
     p.add_argument(
-        "--db", default=None, metavar="URL", help=f"postgresql://… or sqlite:///path (default ${DB_ENV})"
+        "--report-period-id",
+        required=True,
+        type=int,
+        metavar="N",
+        help="id of the source's reporting_ocpusagereportperiod row (koku's MASU creates it)",
     )
+    p.add_argument("--cluster-id", required=True, metavar="ID", help="the OpenShift cluster id of the source")
+    p.add_argument("--cluster-alias", default=None, metavar="NAME", help="the cluster's display name")
+    _add_db(p)
     p.add_argument("--hive-output", default=None, metavar="ROOT", help="also write the Hive twin under ROOT")
+    p.add_argument(
+        "--allow-missing-days",
+        action="store_true",
+        help="replace the rows of days that have no pod_usage input with nothing (refused by default)",
+    )
+    p.add_argument(
+        "--shadow-table",
+        default=None,
+        metavar="NAME",
+        help="write a table of the same shape (created if missing) instead of koku's, for a parallel run",
+    )
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help=f"postgresql://…, a libpq keyword string, or sqlite:///path (default ${DB_ENV})",
+    )
 
 
 def _add_init_db(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("init-db", help="create koku-compatible tables if missing")
-    p.add_argument(
-        "--db", default=None, metavar="URL", help=f"postgresql://… or sqlite:///path (default ${DB_ENV})"
+    p = subparsers.add_parser(
+        "init-db",
+        help="create koku-compatible tables if missing (and register a source's report period)",
+        parents=[_verbose_parent()],
     )
-    p.add_argument("--schema", default="org1234567", help="tenant schema (PostgreSQL)")
+    _add_db(p)
+    p.add_argument("--schema", default="org1234567", help="tenant schema (PostgreSQL) (default: %(default)s)")
+    g = p.add_argument_group(
+        "registering a source",
+        "create the provider, cluster and report period koku's MASU would (all four needed)",
+    )
+    g.add_argument("--register-source", default=None, metavar="UUID", help="source (provider) UUID")
+    g.add_argument("--cluster-id", default=None, metavar="ID", help="the source's OpenShift cluster id")
+    g.add_argument("--cluster-alias", default=None, metavar="NAME", help="the cluster's display name")
+    g.add_argument(
+        "--report-period-id", default=None, type=int, metavar="N", help="id of the new report period"
+    )
+    g.add_argument("--month", default=None, type=_month, metavar="YYYY-MM", help="the report period's month")
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(f"{text}-01")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM month: {text!r}") from exc
+
+
+def _add_verbose(p: argparse.ArgumentParser) -> None:
+    """``-v`` for a subcommand, so it works after the command's name too."""
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, dest="sub_verbose", help="log progress (-vv: debug)"
+    )
+
+
+def _verbose_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_verbose(parent)
+    return parent
 
 
 def _add_demo(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("demo", help="summarize a sample cluster-month into SQLite and print it")
+    p = subparsers.add_parser(
+        "demo", help="summarize a sample cluster-month into SQLite and print it", parents=[_verbose_parent()]
+    )
     p.add_argument(
         "--keep", metavar="DIR", default=None, help="write the sample files and database under DIR"
     )
@@ -69,12 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summarize(subparsers)
     _add_init_db(subparsers)
     _add_demo(subparsers)
-    try:
-        from .convert import add_convert_parser
-    except ImportError:
-        pass
-    else:
-        add_convert_parser(subparsers)
+    from .convert import add_convert_parser
+
+    add_convert_parser(subparsers)
+    _add_verbose(subparsers.choices["convert"])
     return parser
 
 
@@ -113,8 +176,9 @@ def _db_url(value: str | None) -> str | None:
 
 def run_summarize(args: argparse.Namespace) -> int:
     from .layout import account_from_schema
-    from .sink import run_summary
-    from .summarize import RunParameters
+    from .params import RunParameters
+    from .run import run_summary
+    from .sinks.seed import SUMMARY_TABLE
 
     db = _db_url(args.db)
     if db is None and args.hive_output is None:
@@ -131,33 +195,56 @@ def run_summarize(args: argparse.Namespace) -> int:
     )
     progress = Progress((args.end - args.start).days + 1)
     try:
-        result = run_summary(params, db=db, schema=args.schema, hive_output=args.hive_output, on_day=progress)
+        result = run_summary(
+            params,
+            db=db,
+            schema=args.schema,
+            hive_output=args.hive_output,
+            on_day=progress,
+            allow_missing_days=args.allow_missing_days,
+            target_table=args.shadow_table or SUMMARY_TABLE,
+        )
     finally:
         progress.close()
+    target = f" into {args.shadow_table}" if args.shadow_table else ""
     print(
-        f"{result.rows} rows written for {result.days} days "
+        f"{result.rows} rows written{target} for {result.days} days "
         f"({result.deleted} replaced) in {result.seconds:.2f}s ({result.rows_per_second:,.0f} rows/s)"
     )
     return 0
 
 
 def run_init_db(args: argparse.Namespace) -> int:
-    from .sink import parse_db_url
+    from .sinks import init_db, open_sink
 
     db = _db_url(args.db)
     if db is None:
         raise ConfigError(f"no database: give --db URL or set {DB_ENV}")
-    kind, target = parse_db_url(db)
-    if kind == "postgresql":
-        from .sink_postgres import init_db
-
-        init_db(target, args.schema)
-        print(f"tables ready in schema {args.schema}")
-    else:
-        from .sink_sqlite import init_db as init_sqlite
-
-        init_sqlite(target)
-        print(f"tables ready in {target}")
+    registration = (args.register_source, args.cluster_id, args.report_period_id, args.month)
+    if any(v is not None for v in registration) and any(v is None for v in registration):
+        raise ConfigError(
+            "registering a source needs --register-source, --cluster-id, --report-period-id and --month"
+        )
+    where = init_db(db, args.schema)
+    print(f"tables ready in {where}")
+    if args.register_source is not None:
+        sink = open_sink(db, args.schema)
+        try:
+            created = sink.register_report_period(
+                report_period_id=args.report_period_id,
+                source_uuid=args.register_source,
+                cluster_id=args.cluster_id,
+                cluster_alias=args.cluster_alias,
+                month_start=args.month,
+            )
+            sink.commit()
+        except BaseException:
+            sink.rollback()
+            raise
+        finally:
+            sink.close()
+        state = "registered" if created else "already registered"
+        print(f"report period {args.report_period_id} ({args.month:%Y-%m}) of {args.register_source} {state}")
     return 0
 
 
@@ -168,10 +255,17 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_convert(args: argparse.Namespace) -> int:
+    from .convert import run_convert as convert
+
+    return convert(args)
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "summarize": run_summarize,
     "init-db": run_init_db,
     "demo": run_demo,
+    "convert": run_convert,
 }
 
 
@@ -179,14 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the exit status (0 only when the command fully succeeded)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    verbose = args.verbose + getattr(args, "sub_verbose", 0)
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     LOG.debug("pyarrow allocator: %s", use_lean_allocator())
-    command = _COMMANDS.get(args.command)
-    if command is None:
-        from .convert import run_convert
-
-        command = run_convert
+    command = _COMMANDS[args.command]
     try:
         return int(command(args))
     except OcpaggError as exc:

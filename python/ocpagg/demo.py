@@ -9,18 +9,20 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from .demo_data import write_demo_month
 from .layout import account_from_schema
-from .sink import run_summary
-from .sink_sqlite import init_db
-from .summarize import RunParameters
+from .params import RunParameters
+from .run import run_summary
+from .sinks import init_db, open_sink
 
 LOG = logging.getLogger(__name__)
 
 SCHEMA = "org1234567"
 SOURCE = "3c0f4a7e-9b7e-4d35-9c3e-5a0b6ad1c001"
 YEAR, MONTH = 2026, 8
-POD_ROWS = 30_000
 DEMO_KEYS = ("app", "environment", "team")
+CLUSTER_ID = "demo-cluster"
+CLUSTER_ALIAS = "Demo cluster"
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -110,50 +112,56 @@ def _report(db_path: str, rows: int, seconds: float, start: dt.date, end: dt.dat
 
 def run_demo(keep: str | None = None) -> str:
     """Write a sample cluster-month, summarize it into a SQLite file, and return the printed summary."""
-    from .synth import write_cluster_month
-
     with tempfile.TemporaryDirectory(prefix="ocpagg-demo-") as tmp:
-        base = Path(keep) if keep else Path(tmp)
+        base = Path(keep).resolve() if keep else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
         root = str(base / "bucket")
-        info = write_cluster_month(
-            root,
-            account=account_from_schema(SCHEMA),
-            source_uuid=SOURCE,
-            year=YEAR,
-            month=MONTH,
-            pod_rows=POD_ROWS,
-            nodes=5,
-            namespaces=6,
-            seed=7,
+        files = write_demo_month(
+            root, account=account_from_schema(SCHEMA), source_uuid=SOURCE, year=YEAR, month=MONTH
         )
         db_path = str(base / "ocpagg-demo.sqlite")
         if os.path.exists(db_path):
             os.remove(db_path)
-        init_db(db_path)
-        import adbc_driver_sqlite.dbapi as sqlite
-
-        with sqlite.connect(db_path) as conn:
-            with conn.cursor() as cur:
-                for key in DEMO_KEYS:
-                    cur.execute(
-                        "INSERT INTO reporting_enabledtagkeys (uuid, key, enabled, provider_type) "
-                        "VALUES (?, ?, 1, 'OCP')",
-                        parameters=[str(uuid.uuid4()), key],
-                    )
-            conn.commit()
+        db = f"sqlite:///{db_path}"
+        init_db(db, SCHEMA)
+        sink = open_sink(db, SCHEMA)
+        try:
+            sink.register_report_period(
+                report_period_id=1,
+                source_uuid=SOURCE,
+                cluster_id=CLUSTER_ID,
+                cluster_alias=CLUSTER_ALIAS,
+                month_start=files.start_date,
+            )
+            placeholders = sink.placeholders(2)
+            for key in DEMO_KEYS:
+                sink.execute(
+                    "INSERT INTO reporting_enabledtagkeys (uuid, key, enabled, provider_type) "
+                    f"VALUES ({placeholders[0]}, {placeholders[1]}, 1, 'OCP')",
+                    [str(uuid.uuid4()), key],
+                )
+            sink.commit()
+        finally:
+            sink.close()
         params = RunParameters(
             root=root,
-            account=info.account,
+            account=files.account,
             source_uuid=SOURCE,
-            start_date=info.start_date,
-            end_date=info.end_date,
+            start_date=files.start_date,
+            end_date=files.end_date,
             report_period_id=1,
-            cluster_id="demo-cluster",
-            cluster_alias="Demo cluster",
+            cluster_id=CLUSTER_ID,
+            cluster_alias=CLUSTER_ALIAS,
         )
-        result = run_summary(params, db=f"sqlite:///{db_path}", schema=SCHEMA)
-        report = _report(db_path, result.rows, result.seconds, info.start_date, info.end_date)
+        result = run_summary(params, db=db, schema=SCHEMA)
+        report = _report(db_path, result.rows, result.seconds, files.start_date, files.end_date)
         if keep:
-            report += f"\n\nfiles and database kept under {base}"
+            report += (
+                f"\n\nfiles and database kept under {base}; to summarize them again:\n"
+                f"python -m ocpagg summarize --input {root} --schema {SCHEMA} --source {SOURCE} "
+                f"--start {files.start_date} --end {files.end_date} --report-period-id 1 "
+                f"--cluster-id {CLUSTER_ID} --cluster-alias '{CLUSTER_ALIAS}' --db {db}"
+            )
+        else:
+            report += "\n\nthe sample files and database were temporary and are gone (keep them: --keep DIR)"
         return report

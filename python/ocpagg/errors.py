@@ -1,4 +1,9 @@
-"""Typed errors of ocpagg; each message names the file or value at fault in one line."""
+"""Typed errors of ocpagg; each message names the file, day, column or value at fault in one line.
+
+Every error ocpagg raises on purpose is an ``OcpaggError``. ``database_committed`` tells a caller
+with a fallback (koku's MASU) whether the database transaction had committed when the error was
+raised: False means every table is exactly as before the run.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,47 @@ from __future__ import annotations
 class OcpaggError(Exception):
     """Base of every error ocpagg raises on purpose."""
 
+    database_committed: bool = False
+
 
 class InputError(OcpaggError):
-    """An input file is unreadable, has a column of the wrong type, or holds a bad value."""
+    """An input file is unreadable, lacks a required column, or holds a bad value."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, *, column: str | None = None, hour: str | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.column = column
+        self.hour = hour
 
 
 class ConfigError(OcpaggError):
-    """An argument or environment setting is missing or malformed."""
+    """An argument, connection or setting is missing or malformed."""
+
+
+class RefusedError(OcpaggError):
+    """The run cannot replace what koku's delete would remove, so it refused before deleting."""
+
+
+class WriteError(OcpaggError):
+    """The database refused or lost the rows; the run's transaction was rolled back."""
+
+    def __init__(self, message: str, *, day: str | None = None, column: str | None = None) -> None:
+        super().__init__(message)
+        self.day = day
+        self.column = column
+
+
+class InternalError(OcpaggError):
+    """A bug in ocpagg (the kernel or the pipeline), not a fault of the input or the database."""
+
+
+class ConvertError(OcpaggError, ValueError):
+    """An operator CSV report cannot be converted; names the file and, when known, the line."""
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None) -> None:
+        where = path if path is None or line is None else f"{path}: line {line}"
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.path = path
+        self.line = line
+        self.reason = reason

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,13 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import InputError
-from .schema import INPUT_COLUMNS
+from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 
 LOG = logging.getLogger(__name__)
 
 BATCH_ROWS = 128 * 1024
-_EPOCH = dt.date(1970, 1, 1)
-_MS_PER_DAY = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _check_type(path: str, name: str, actual: pa.DataType, wanted: pa.DataType) 
         or pa.types.is_null(actual)
     )
     if not ok:
-        raise InputError(path, f"column {name} has type {actual}, expected {wanted}")
+        raise InputError(path, f"column {name} has type {actual}, expected {wanted}", column=name)
 
 
 def _stat_day(value: object) -> dt.date | None:
@@ -99,26 +99,70 @@ def _row_group_days(md: pq.FileMetaData, column_index: int, days: list[dt.date])
     return by_day
 
 
-def open_report_file(
-    fs: fsspec.AbstractFileSystem, path: str, report_type: str, days: list[dt.date]
-) -> ReportFile:
-    """Read a file's footer, check its column types, and map the requested days to row groups."""
-    try:
+class FooterCache:
+    """Parquet footers by (filesystem, path, version), least recently used first out, bounded.
+
+    koku's updater calls a month in 5-day windows: each file's footer is read once per process
+    and month while its version (ETag, or mtime and size) is unchanged.
+    """
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str, str], pq.FileMetaData] = OrderedDict()
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def get(self, fs: fsspec.AbstractFileSystem, path: str, version: str | None) -> pq.FileMetaData:
+        key = (str(fs.protocol), path, version or "")
+        if version is not None:
+            with self._lock:
+                found = self._items.get(key)
+                if found is not None:
+                    self._items.move_to_end(key)
+                    return found
         with fs.open(path, "rb") as handle:
             md = pq.read_metadata(handle)
+        with self._lock:
+            self.reads += 1
+            if version is not None:
+                self._items[key] = md
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        return md
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.reads = 0
+
+
+FOOTERS = FooterCache()
+
+
+def open_report_file(
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    report_type: str,
+    days: list[dt.date],
+    version: str | None = None,
+) -> ReportFile:
+    """Read a file's footer (cached by version), check its column types, and map days to row groups."""
+    try:
+        md = FOOTERS.get(fs, path, version)
         schema = md.schema.to_arrow_schema()
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
         raise InputError(path, f"unreadable Parquet file ({exc})") from exc
     wanted = INPUT_COLUMNS[report_type]
+    optional = OPTIONAL_COLUMNS[report_type]
     present = []
     for name, wanted_type in wanted.items():
         idx = schema.get_field_index(name)
         if idx < 0:
-            continue
+            if name in optional:
+                continue  # koku added it later: older files read as NULL (SPEC §1)
+            raise InputError(path, f"column {name} is missing", column=name)
         _check_type(path, name, schema.field(idx).type, wanted_type)
         present.append(name)
-    if "interval_start" not in present:
-        raise InputError(path, "column interval_start is missing")
     ts_index = md.schema.names.index("interval_start") if "interval_start" in md.schema.names else None
     if ts_index is None:  # nested or renamed leaf: no statistics to use
         day_rgs = {d: list(range(md.num_row_groups)) for d in days}
@@ -175,6 +219,3 @@ def iter_day_batches(
         raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
 
 
-def day_of(ms: int) -> dt.date:
-    """The UTC day of a timestamp in milliseconds since the epoch."""
-    return _EPOCH + dt.timedelta(days=ms // _MS_PER_DAY)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .node_roles import derive_node_roles
-from .summarize import ReferenceData
+from .params import ReferenceData
 
 LOG = logging.getLogger(__name__)
 
@@ -66,11 +66,12 @@ def with_derived_roles(
     source_uuid: str,
     start_date: dt.date,
     end_date: dt.date,
+    fs: Any = None,
 ) -> ReferenceData:
     """``reference`` plus roles derived from the files when the database knows none of the source's nodes."""
     if has_source_nodes:
         return reference
-    derived = derive_node_roles(root, account, source_uuid, start_date, end_date)
+    derived = derive_node_roles(root, account, source_uuid, start_date, end_date, fs)
     LOG.info(
         "reporting_ocp_nodes holds no node of source %s: derived %d node roles from its files (%s)",
         source_uuid,

@@ -9,7 +9,8 @@ REPORT_TYPES = ("pod_usage", "storage_usage", "node_labels", "namespace_labels")
 TIMESTAMP_COLUMNS = ("report_period_start", "report_period_end", "interval_start", "interval_end")
 
 # Columns the kernel reads from each hourly report type, with the type koku's post-processor writes.
-# Columns in OPTIONAL_COLUMNS may be absent from older files; they then read as NULL.
+# Only the columns in OPTIONAL_COLUMNS may be absent (koku added them over the years; they then read as
+# NULL); a file lacking any other is corrupt (SPEC §1).
 INPUT_COLUMNS: dict[str, dict[str, pa.DataType]] = {
     "pod_usage": {
         "interval_start": pa.timestamp("ms"),
@@ -117,10 +118,3 @@ SUMMARY_SCHEMA = pa.schema(
 KERNEL_SCHEMA = SUMMARY_SCHEMA.append(pa.field("csi_volume_handle", _S))
 
 INFRASTRUCTURE_USAGE_COST = '{"cpu": 0.000000000, "memory": 0.000000000, "storage": 0.000000000}'
-
-UNALLOCATED_EXCLUDED_NAMESPACES = (
-    "Platform unallocated",
-    "Worker unallocated",
-    "Network unattributed",
-    "Storage unattributed",
-)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from . import _kernel
-from .errors import ConfigError, InputError
-from .layout import list_month_files
+from .errors import InputError, InternalError, OcpaggError
+from .layout import list_month_entries
+from .params import ReferenceData, RunParameters, month_ranges
 from .prefetch import prefetch
 from .reader import ReportFile, iter_day_batches, open_report_file
 from .schema import KERNEL_SCHEMA, SUMMARY_SCHEMA
@@ -25,51 +24,21 @@ LOG = logging.getLogger(__name__)
 _PUSH_ORDER = ("node_labels", "namespace_labels", "pod_usage", "storage_usage")
 
 
-@dataclass(frozen=True)
-class ReferenceData:
-    """The tenant's rows the SQL joins: enabled OCP tag keys, cost-category patterns, node roles."""
-
-    enabled_keys: tuple[str, ...] = ()
-    cost_categories: tuple[tuple[str, int], ...] = ()
-    node_roles: tuple[tuple[str, str, str], ...] = ()
-
-    def kernel_config(self) -> _kernel.KernelConfig:
-        """koku's key array: vm_kubevirt_io_name plus the enabled keys, or none at all (Trino's NULL)."""
-        keys = ["vm_kubevirt_io_name", *sorted(set(self.enabled_keys))] if self.enabled_keys else []
-        return _kernel.KernelConfig(
-            keys,
-            [(str(p), int(i)) for p, i in self.cost_categories],
-            [(str(n), str(r), str(role)) for n, r, role in self.node_roles],
-        )
+def kernel_config(reference: ReferenceData) -> _kernel.KernelConfig:
+    """The kernel's view of the reference rows."""
+    return _kernel.KernelConfig(
+        reference.kernel_keys(),
+        [(str(p), int(i)) for p, i in reference.cost_categories],
+        [(str(n), str(r), str(role)) for n, r, role in reference.node_roles],
+    )
 
 
-@dataclass(frozen=True)
-class RunParameters:
-    """What one summary run covers: where the files are and the constants of every row."""
-
-    root: str
-    account: str
-    source_uuid: str
-    start_date: dt.date
-    end_date: dt.date
-    report_period_id: int
-    cluster_id: str
-    cluster_alias: str | None = None
-    reference: ReferenceData = field(default_factory=ReferenceData)
-
-    def __post_init__(self) -> None:
-        if self.end_date < self.start_date:
-            raise ConfigError(f"end date {self.end_date} is before start date {self.start_date}")
-
-
-def month_ranges(start: dt.date, end: dt.date) -> Iterator[tuple[int, int, list[dt.date]]]:
-    """(year, month, days) for each month the inclusive range touches."""
-    day = start
-    while day <= end:
-        last = dt.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
-        stop = min(last, end)
-        yield day.year, day.month, [day + dt.timedelta(days=i) for i in range((stop - day).days + 1)]
-        day = stop + dt.timedelta(days=1)
+def kernel_input_error(path: str, exc: Exception) -> OcpaggError:
+    """A kernel exception as ocpagg's: bad data names the file (column, hour); a bug is internal."""
+    internal = getattr(_kernel, "InternalError", None)
+    if internal is not None and isinstance(exc, internal):
+        return InternalError(f"while reading {path}: {exc}")
+    return InputError(path, str(exc), column=getattr(exc, "column", None), hour=getattr(exc, "hour", None))
 
 
 def _push(aggregator: _kernel.DayAggregator, report_type: str) -> Callable[[pa.RecordBatch], None]:
@@ -97,12 +66,13 @@ def iter_summary_batches(
     each day reads only the row groups whose interval_start statistics may hold it. A reader
     thread decodes the next batches while the kernel aggregates the current one.
     """
-    fs, base = filesystem_for(params.root)
-    config = params.reference.kernel_config()
+    fs, base = filesystem_for(params.root, params.filesystem)
+    config = kernel_config(params.reference)
     for year, month, days in month_ranges(params.start_date, params.end_date):
-        files = list_month_files(fs, base, params.account, params.source_uuid, year, month)
+        files = list_month_entries(fs, base, params.account, params.source_uuid, year, month)
         reports: dict[str, list[ReportFile]] = {
-            rt: [open_report_file(fs, path, rt, days) for path in paths] for rt, paths in files.items()
+            rt: [open_report_file(fs, e.path, rt, days, e.version) for e in entries]
+            for rt, entries in files.items()
         }
         if not reports["pod_usage"]:
             LOG.warning(
@@ -127,7 +97,7 @@ def iter_summary_batches(
                 try:
                     _push(aggregator, report_type)(batch)
                 except _kernel.KernelError as exc:
-                    raise InputError(report.path, str(exc)) from exc
+                    raise kernel_input_error(report.path, exc) from exc
                 continue
             rows = aggregator.finish(
                 report_period_id=params.report_period_id,

@@ -30,8 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from .layout import month_dir
+from ocpagg.layout import month_dir
 
 LOG = logging.getLogger(__name__)
 
