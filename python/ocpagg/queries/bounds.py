@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,13 +40,14 @@ def usage_bounds(
     source_uuid: str,
     start_date: dt.date,
     end_date: dt.date,
+    filesystem: Any = None,
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
     """``(min, max)`` interval_start of the source's daily pod rows in ``[start_date, end_date]``.
 
     Naive UTC datetimes, or ``(None, None)`` when no row falls in the range (koku's accessor then
     substitutes the range's own dates; that is the caller's step). Reads ``start_date``'s month only.
     """
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, filesystem)
     low, high = day_range(start_date, end_date)
     found: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
     stats_used = columns_read = 0

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -130,9 +131,10 @@ def cluster_information(
     source_uuid: str,
     start_date: dt.date,
     end_date: dt.date,
+    filesystem: Any = None,
 ) -> ClusterInformation:
     """The nodes, PVCs and projects of a source's daily rows in ``[start_date, end_date]`` (start's month)."""
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, filesystem)
     low, high = day_range(start_date, end_date)
 
     def files(report_type: str) -> list[str]:

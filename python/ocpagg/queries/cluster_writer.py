@@ -222,13 +222,14 @@ def populate_cluster_information(
     start_date: dt.date,
     end_date: dt.date,
     allow_missing: bool = False,
+    filesystem: Any = None,
 ) -> ClusterCounts:
     """koku's ``populate_openshift_cluster_information_tables`` from the Parquet trees; commits.
 
     Refuses (before any write) a provider missing from reporting_tenant_api_provider, a month with
     no daily pod_usage files (unless ``allow_missing``), and any bad input file.
     """
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, filesystem)
     if not allow_missing and not month_files(
         fs, base, account, source_uuid, "pod_usage", start_date, daily=True
     ):
@@ -237,7 +238,12 @@ def populate_cluster_information(
         )
         raise InputError(folder, f"no daily pod_usage files for {start_date:%Y-%m}")
     info = cluster_information(
-        root, account=account, source_uuid=source_uuid, start_date=start_date, end_date=end_date
+        root,
+        account=account,
+        source_uuid=source_uuid,
+        start_date=start_date,
+        end_date=end_date,
+        filesystem=filesystem,
     )
     sink.check_idle()
     for name in CLUSTER_TABLES:

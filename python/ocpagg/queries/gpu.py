@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import pyarrow as pa
 
@@ -124,9 +125,10 @@ def gpu_summary_rows(
     cluster_id: str,
     cluster_alias: str | None = None,
     cost_categories: Iterable[tuple[str, int]] = (),
+    filesystem: Any = None,
 ) -> pa.Table:
     """The rows koku's GPU usage-only SQL inserts (id left out), sorted; empty without GPU rows."""
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, filesystem)
     low, high = day_range(start_date, end_date)
     folder = month_dir(base, account, "gpu_usage", source_uuid, start_date.year, start_date.month, daily=True)
     groups = Folder(_KEYS, _AGGS)

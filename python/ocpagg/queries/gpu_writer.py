@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigError, InputError, WriteError
 from ..layout import month_dir, source_has_report
@@ -56,6 +57,7 @@ def populate_gpu_summary(
     gpu_tag_rate: bool = False,
     cost_categories: Iterable[tuple[str, int]] | None = None,
     allow_missing: bool = False,
+    filesystem: Any = None,
 ) -> GpuCounts:
     """koku's ``_populate_gpu_ui_summary_table_with_usage_only`` from the Parquet trees; commits.
 
@@ -67,7 +69,7 @@ def populate_gpu_summary(
         return GpuCounts(skipped="the source has no cluster id")
     if gpu_tag_rate:
         return GpuCounts(skipped="the cost model sets a tag-based GPU rate")
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, filesystem)
     if not source_has_report(fs, base, account, source_uuid, "gpu_usage", daily=True):
         return GpuCounts(skipped="the source has no GPU data")
     sink.check_idle()
@@ -118,6 +120,7 @@ def populate_gpu_summary(
         cluster_id=cluster_id,
         cluster_alias=cluster_alias,
         cost_categories=cost_categories,
+        filesystem=filesystem,
     )
     months = sorted({d.replace(day=1) for d in rows.column("usage_start").to_pylist()})
     _ensure_partitions(sink, months)

@@ -256,13 +256,14 @@ def vm_request_rows(
     start_date: dt.date,
     end_date: dt.date,
     summary: pa.Table | None = None,
+    filesystem: Any = None,
 ) -> pa.Table:
     """vm_name, node, pvc_name, cpu_request, mem_request: koku's temporary-table rows, sorted.
 
     ``summary`` (the schema's daily summary rows, every source: koku's SQL reads them all) is needed
     only when the source has no vm_usage report.
     """
-    fs, base = filesystem_for(root)
+    fs, base = filesystem_for(root, filesystem)
     if source_has_report(fs, base, account, source_uuid, "vm_usage", daily=True):
         rows = _with_vm_report(fs, base, account, source_uuid, start_date)
         how = "vm_usage report"
