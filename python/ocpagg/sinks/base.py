@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,11 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ConfigError, WriteError
+from ..logs import get_logger
 from ..params import RunParameters, next_month
 from ..schema import SUMMARY_SCHEMA
 from .seed import SUMMARY_TABLE
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 STAGE_TABLE = "ocpagg_summary_stage"
 
