@@ -260,6 +260,8 @@ def run_summarize(args: argparse.Namespace) -> int:
 
         from .metrics import RunMetrics
 
+        if hasattr(prometheus_client, "disable_created_metrics"):
+            prometheus_client.disable_created_metrics()  # a one-shot process: *_created is noise
         metrics = RunMetrics(prometheus_client.CollectorRegistry())
     started = time.monotonic()
     try:
@@ -369,6 +371,9 @@ def run_check(args: argparse.Namespace) -> int:
     """``check``: print the report; 0 when a summarize would start, 1 otherwise."""
     from .check import run_check as check
 
+    if _db_url(args.db) is None:
+        print(f"ocpagg: error: no database: give --db URL or set {DB_ENV}", file=sys.stderr)
+        return 2
     report = check(
         root=args.input,
         schema=args.schema,
