@@ -134,4 +134,5 @@ def populate_line_item_daily_summary_table(
         allow_missing_days=allow_missing_days,
         target_table=shadow_table or SUMMARY_TABLE,
         observer=run_observer,
+        tracing_id=tracing_id,
     )

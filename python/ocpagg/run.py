@@ -291,6 +291,7 @@ def _write(
         days += 1
         if observer is not None:
             observer.day_done(day, batch)
+        LOG.debug("%d summary rows staged", batch.num_rows)
     set_day(None)
     missing: tuple[dt.date, ...] = ()
     if sink is not None:

@@ -167,6 +167,11 @@ def iter_summary_batches(
             )
             tally.aggregate += time.monotonic() - begun
             aggregator = None
+            LOG.debug(
+                "aggregated %s into %d rows",
+                ", ".join(f"{n} {t} rows" for t, n in tally.rows.items()) or "no rows",
+                rows.num_rows,
+            )
             if observer is not None:
                 tally.report(observer, day, reports)
             if on_day is not None:
