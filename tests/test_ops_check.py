@@ -114,7 +114,7 @@ def test_usage_errors_exit_2(tmp_path: Path, s3_env: dict[str, str]) -> None:
     proc = run_cli(["check", "--input", str(tmp_path), "--schema", "org1"], env)
     assert proc.returncode == 2 and "--source" in proc.stderr
     proc = run_cli([*check_args(str(tmp_path), "org1", "sqlite:///x.db", start="2027-13-01"), "-v"], env)
-    assert proc.returncode == 2 and "not a date" in proc.stderr
+    assert proc.returncode == 2 and "not a YYYY-MM-DD date" in proc.stderr
     args = check_args(str(tmp_path), "org1", "unused")
     db = args.index("--db")
     proc = run_cli(args[:db] + args[db + 2 :], env)

@@ -7,6 +7,7 @@ one line on stderr and an exit status. The work is done by the library modules i
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime as dt
 import logging
 import os
@@ -46,7 +47,9 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date ({DATE_HELP}): {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"not a YYYY-MM-DD date (nor today, yesterday, today-N): {text!r}"
+        ) from exc
 
 
 def _add_summarize(subparsers: argparse._SubParsersAction) -> None:
@@ -58,13 +61,14 @@ def _add_summarize(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True, metavar="ROOT", help="Parquet root: s3://bucket or a directory")
     p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
     p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
-    _add_range(p)
+    _add_range(p, month=True)
     p.add_argument(
         "--report-period-id",
         required=True,
-        type=int,
+        type=_period,
         metavar="N",
-        help="id of the source's reporting_ocpusagereportperiod row (koku's MASU creates it)",
+        help="id of the source's reporting_ocpusagereportperiod row (koku's MASU creates it), or auto: "
+        "the source's and cluster's period of each month, the range then run month by month",
     )
     p.add_argument("--cluster-id", required=True, metavar="ID", help="the OpenShift cluster id of the source")
     p.add_argument("--cluster-alias", default=None, metavar="NAME", help="the cluster's display name")
@@ -84,13 +88,54 @@ def _add_summarize(subparsers: argparse._SubParsersAction) -> None:
     _add_metrics(p)
 
 
-def _add_range(p: argparse.ArgumentParser) -> None:
+def _add_range(p: argparse.ArgumentParser, *, month: bool = False) -> None:
+    """--start and --end; with ``month``, --month instead of both is allowed."""
     p.add_argument(
-        "--start", required=True, type=_date, metavar="DATE", help=f"first day, inclusive ({DATE_HELP})"
+        "--start", required=not month, type=_date, metavar="DATE", help=f"first day, inclusive ({DATE_HELP})"
     )
     p.add_argument(
-        "--end", required=True, type=_date, metavar="DATE", help=f"last day, inclusive ({DATE_HELP})"
+        "--end", required=not month, type=_date, metavar="DATE", help=f"last day, inclusive ({DATE_HELP})"
     )
+    if month:
+        p.add_argument(
+            "--month",
+            type=_month_offset,
+            metavar="YYYY-MM[+N]",
+            help="a whole month instead of --start/--end; +N: N months later (a backfill Job index)",
+        )
+
+
+def _period(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a report period id or auto: {text!r}") from exc
+
+
+def _month_offset(text: str) -> tuple[dt.date, dt.date]:
+    """(first day, last day) of ``YYYY-MM`` or of ``YYYY-MM+N`` (N months later)."""
+    month, _, offset = text.partition("+")
+    if offset and not offset.isdigit():
+        raise argparse.ArgumentTypeError(f"not YYYY-MM or YYYY-MM+N: {text!r}")
+    first = _month(month)
+    index = first.year * 12 + first.month - 1 + int(offset or 0)
+    first = dt.date(index // 12, index % 12 + 1, 1)
+    last = dt.date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+    return first, last
+
+
+def _range_of(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
+    """The inclusive range of --month or of --start and --end."""
+    month = getattr(args, "month", None)
+    if month is not None:
+        if args.start is not None or args.end is not None:
+            raise ConfigError("give --month or --start and --end, not both")
+        return month
+    if args.start is None or args.end is None:
+        raise ConfigError("give --start and --end, or --month")
+    return args.start, args.end
 
 
 def _add_metrics(p: argparse.ArgumentParser) -> None:
@@ -300,37 +345,72 @@ def _summarize(args: argparse.Namespace, metrics: RunMetrics | None) -> int:
     db = _db_url(args.db)
     if db is None and args.hive_output is None:
         raise ConfigError(f"no database: give --db URL or set {DB_ENV}")
-    params = RunParameters(
-        root=args.input,
-        account=account_from_schema(args.schema),
-        source_uuid=args.source,
-        start_date=args.start,
-        end_date=args.end,
-        report_period_id=args.report_period_id,
-        cluster_id=args.cluster_id,
-        cluster_alias=args.cluster_alias,
-    )
-    progress = Progress((args.end - args.start).days + 1)
-    try:
-        result = run_summary(
-            params,
-            db=db,
-            schema=args.schema,
-            hive_output=args.hive_output,
-            on_day=progress,
-            allow_missing_days=args.allow_missing_days,
-            target_table=args.shadow_table or SUMMARY_TABLE,
-            observer=metrics,
-            tracing_id=args.tracing_id or str(uuid.uuid4()),
+    start, end = _range_of(args)
+    if args.report_period_id == "auto":
+        runs = _periods_by_month(db, args, start, end)
+    else:
+        runs = [(int(args.report_period_id), start, end)]
+    tracing_id = args.tracing_id or str(uuid.uuid4())
+    for period, first, last in runs:
+        params = RunParameters(
+            root=args.input,
+            account=account_from_schema(args.schema),
+            source_uuid=args.source,
+            start_date=first,
+            end_date=last,
+            report_period_id=period,
+            cluster_id=args.cluster_id,
+            cluster_alias=args.cluster_alias,
         )
-    finally:
-        progress.close()
-    target = f" into {args.shadow_table}" if args.shadow_table else ""
-    print(
-        f"{result.rows} rows written{target} for {result.days} days "
-        f"({result.deleted} replaced) in {result.seconds:.2f}s ({result.rows_per_second:,.0f} rows/s)"
-    )
+        progress = Progress((last - first).days + 1)
+        try:
+            result = run_summary(
+                params,
+                db=db,
+                schema=args.schema,
+                hive_output=args.hive_output,
+                on_day=progress,
+                allow_missing_days=args.allow_missing_days,
+                target_table=args.shadow_table or SUMMARY_TABLE,
+                observer=metrics,
+                tracing_id=tracing_id,
+            )
+        finally:
+            progress.close()
+        target = f" into {args.shadow_table}" if args.shadow_table else ""
+        which = f" (report period {period}, {first}..{last})" if len(runs) > 1 else ""
+        print(
+            f"{result.rows} rows written{target} for {result.days} days{which} "
+            f"({result.deleted} replaced) in {result.seconds:.2f}s ({result.rows_per_second:,.0f} rows/s)"
+        )
     return 0
+
+
+def _periods_by_month(
+    db: str | None, args: argparse.Namespace, start: dt.date, end: dt.date
+) -> list[tuple[int, dt.date, dt.date]]:
+    """(report period id, first, last) for each month of the range, looked up before anything runs."""
+    from .errors import RefusedError
+    from .params import month_ranges
+    from .sinks import open_sink
+
+    if db is None:
+        raise ConfigError("--report-period-id auto needs a database")
+    sink = open_sink(db, args.schema)
+    try:
+        runs = []
+        for year, month, days in month_ranges(start, end):
+            period = sink.report_period_for(args.source, args.cluster_id, dt.date(year, month, 1))
+            if period is None:
+                raise RefusedError(
+                    f"{year:04d}-{month:02d}: source {args.source} has no report period for cluster "
+                    f"{args.cluster_id} (koku's MASU creates report periods)"
+                )
+            runs.append((period, days[0], days[-1]))
+        return runs
+    finally:
+        sink.rollback()
+        sink.close()
 
 
 def run_init_db(args: argparse.Namespace) -> int:
