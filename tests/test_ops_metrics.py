@@ -48,7 +48,7 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # noqa: N802 - http.server's name
         length = int(self.headers.get("Content-Length") or 0)
-        self.bodies.append(("PUT", self.path, self.rfile.read(length)))
+        self.bodies.append((self.command, self.path, self.rfile.read(length)))
         self.send_response(200)
         self.end_headers()
 
@@ -120,7 +120,7 @@ def test_textfile_and_pushgateway_hold_the_run(
         assert labels <= {"outcome", "phase", "report_type", "data_source", "le"}
 
 
-def test_failed_runs_export_their_outcome(
+def test_failed_runs_export_their_outcome_and_keep_the_last_success(
     tmp_path: Path,
     pg_url: str,
     pg_conn: Any,
@@ -133,24 +133,34 @@ def test_failed_runs_export_their_outcome(
     prepare_small(pg_conn, pg_schema)
     root = s3_upload(tmp_path / "in", accounts={SMALL_ACCOUNT: pg_schema})
     url, bodies = pushgateway
+    textfile = tmp_path / "ocpagg.prom"
+    export = ["--metrics-textfile", str(textfile), "--pushgateway", url]
+    proc = run_cli([*summarize_args(root, pg_schema, kw, pg_url), *export], s3_env)
+    assert proc.returncode == 0, proc.stderr
+    success = value(samples(textfile.read_text()), "ocpagg_last_success_timestamp_seconds")
+    assert success > 0 and bodies[-1][0] == "PUT"
     cases = (
         ("refused", summarize_args(root, pg_schema, kw, pg_url, period="99")),
         ("input_error", summarize_args(root + "-missing", pg_schema, kw, pg_url)),
         ("config_error", summarize_args(root, pg_schema, kw, "mysql://nowhere")),
     )
     for outcome, args in cases:
-        textfile = tmp_path / f"{outcome}.prom"
-        proc = run_cli([*args, "--metrics-textfile", str(textfile), "--pushgateway", url], s3_env)
+        proc = run_cli([*args, *export], s3_env)
         assert proc.returncode == 1, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-        for exposition in (textfile.read_text(), bodies[-1][2].decode()):
-            found = samples(exposition)
+        method, path, body = bodies[-1]
+        # A failure adds to the group (POST) and leaves the Pushgateway's last-success value alone.
+        assert (method, path) == ("POST", "/metrics/job/ocpagg")
+        pushed = samples(body.decode())
+        assert not any(name == "ocpagg_last_success_timestamp_seconds" for name, _ in pushed)
+        written = samples(textfile.read_text())
+        assert value(written, "ocpagg_last_success_timestamp_seconds") == success
+        for found in (pushed, written):
             assert value(found, "ocpagg_runs_total", outcome=outcome) == 1
             assert value(found, "ocpagg_runs_total", outcome="ok") == 0
-            assert value(found, "ocpagg_last_success_timestamp_seconds") == 0
             assert value(found, "ocpagg_output_rows_total", data_source="Pod") == 0
             assert value(found, "ocpagg_run_duration_seconds_count") == 1
-    assert len(bodies) == len(cases)
+    assert len(bodies) == 1 + len(cases)
 
 
 _WORKER = textwrap.dedent(

@@ -324,14 +324,15 @@ def _export_metrics(args: argparse.Namespace, metrics: RunMetrics) -> None:
     """Textfile and Pushgateway; a failure is logged and does not change the run's exit status."""
     from .metrics import push, write_textfile
 
+    succeeded = bool(metrics.outcomes) and all(o == "ok" for o in metrics.outcomes)
     if args.metrics_textfile:
         try:
-            write_textfile(args.metrics_textfile, metrics.registry)
+            write_textfile(args.metrics_textfile, metrics.registry, succeeded=succeeded)
         except OcpaggError as exc:
             LOG.error("%s", exc)
     if args.pushgateway:
         try:
-            push(args.pushgateway, args.metrics_job, metrics.registry)
+            push(args.pushgateway, args.metrics_job, metrics.registry, succeeded=succeeded)
         except OcpaggError as exc:
             LOG.error("%s", exc)
 

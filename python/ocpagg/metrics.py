@@ -132,6 +132,7 @@ class RunMetrics:
         self.registry = registry if registry is not None else _client().REGISTRY
         self._m = _families(self.registry)
         self.finished = False  # whether ``finish`` was called
+        self.outcomes: list[str] = []  # of the runs observed, in order
 
     def phase(self, name: str, seconds: float) -> None:
         self._m.phase.labels(name).inc(max(seconds, 0.0))
@@ -145,6 +146,7 @@ class RunMetrics:
 
     def finish(self, outcome: str, seconds: float, result: RunResult | None) -> None:
         self.finished = True
+        self.outcomes.append(outcome)
         self._m.runs.labels(outcome).inc()
         self._m.duration.observe(max(seconds, 0.0))
         if result is not None:
@@ -169,14 +171,45 @@ def exposition_registry(registry: Any) -> Any:
     return multiprocess_registry() if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else registry
 
 
-def write_textfile(path: str, registry: Any) -> None:
-    """The registry in the text format at ``path`` for node-exporter, atomically (temp file, rename)."""
+LAST_SUCCESS = "ocpagg_last_success_timestamp_seconds"
+
+
+def previous_last_success(path: str) -> float | None:
+    """The last-success time in an earlier textfile at ``path``, if any (carried over a failed run)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == LAST_SUCCESS and sample.value > 0:
+                    return float(sample.value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def write_textfile(path: str, registry: Any, *, succeeded: bool) -> None:
+    """The registry in the text format at ``path`` for node-exporter, atomically (temp file, rename).
+
+    After a failed run the file keeps the previous file's last-success time, so "no success for a
+    day" alerts measure from the last real success.
+    """
     pc = _client()
+    exported = exposition_registry(registry)
+    previous = None if succeeded else previous_last_success(path)
+    body = pc.generate_latest(exported).decode()
+    if previous is not None:
+        body = "\n".join(
+            f"{LAST_SUCCESS} {previous!r}" if line.startswith(f"{LAST_SUCCESS} ") else line
+            for line in body.split("\n")
+        )
     directory = os.path.dirname(os.path.abspath(path))
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "wb") as handle:
-            handle.write(pc.generate_latest(exposition_registry(registry)))
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(body)
         os.replace(temporary, path)
     except OSError as exc:
         try:
@@ -186,10 +219,21 @@ def write_textfile(path: str, registry: Any) -> None:
         raise ConfigError(f"cannot write the metrics textfile {path}: {exc}") from exc
 
 
-def push(gateway: str, job: str, registry: Any, timeout: float = 10.0) -> None:
-    """Replace the job's metrics on a Pushgateway (``PUT /metrics/job/<job>``)."""
+def push(gateway: str, job: str, registry: Any, *, succeeded: bool, timeout: float = 10.0) -> None:
+    """The run's metrics to a Pushgateway, grouped under ``job``.
+
+    A success replaces the group (``PUT``). A failure adds to it (``POST``) everything but the
+    last-success time, which so keeps the value of the last successful push.
+    """
     pc = _client()
+    exported = exposition_registry(registry)
     try:
-        pc.push_to_gateway(gateway, job=job, registry=exposition_registry(registry), timeout=timeout)
+        if succeeded:
+            pc.push_to_gateway(gateway, job=job, registry=exported, timeout=timeout)
+        else:
+            names = {s.name for family in exported.collect() for s in family.samples} - {LAST_SUCCESS}
+            pc.pushadd_to_gateway(
+                gateway, job=job, registry=exported.restricted_registry(names), timeout=timeout
+            )
     except Exception as exc:  # noqa: BLE001 - network failures become one line
         raise ConfigError(f"cannot push metrics to {gateway}: {exc}") from exc
