@@ -74,8 +74,11 @@ def pg_url() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    import pgtls
+
     options = (
-        f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        + pgtls.prepare(data, user)
     )
     subprocess.run(
         _as_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"], user),

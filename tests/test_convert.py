@@ -148,7 +148,7 @@ def test_pod_usage(tmp_path: Path) -> None:
     assert empty["pod_request_cpu_core_seconds"] == 0.0  # 'abc'
     assert empty["pod_limit_cpu_core_seconds"] == 1000.0  # Python float('1_000')
     assert empty["pod_usage_memory_byte_seconds"] == 7.0  # ' 7'
-    assert empty["pod_request_memory_byte_seconds"] != empty["pod_request_memory_byte_seconds"]  # 'nan'
+    assert empty["pod_request_memory_byte_seconds"] is None  # 'nan': NaN, which koku's files hold as NULL
     assert empty["pod_limit_memory_byte_seconds"] == 0.0
     assert empty["pod_labels"] == "{}"
     assert empty["node_role"] == ""
@@ -355,7 +355,7 @@ def test_gpu_usage(tmp_path: Path) -> None:
     )
     daily = _rows(_tree(out, "gpu_usage", 2027, 2, daily=True), "pod")
     assert [r["gpu_pod_uptime"] for r in daily] == [3600.0, 3600.0, 3000.0]
-    assert daily[2]["mig_slice_count"] != daily[2]["mig_slice_count"]  # all-missing max is NaN, as in pandas
+    assert daily[2]["mig_slice_count"] is None  # koku's nullable integers: NULL, not NaN
 
 
 def test_bad_timestamp_names_file_and_line(tmp_path: Path) -> None:
@@ -492,8 +492,14 @@ def test_directory_input_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
             SOURCE,
         ]
     )
-    assert run_convert(bad) == 1
-    assert "nope: no such file or directory" in capsys.readouterr().err
+    with pytest.raises(ConvertError, match="nope: no such file or directory"):
+        run_convert(bad)  # raises; the main CLI prints it
+    from ocpagg.cli import main
+
+    argv = ["convert", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]
+    assert main([*argv, "--schema", SCHEMA, "--source", SOURCE]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"ocpagg: error: {tmp_path / 'nope'}: no such file or directory"
 
 
 def test_small_blocks_give_the_same_files(tmp_path: Path) -> None:

@@ -261,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_convert_parser(subparsers)
     _add_verbose(subparsers.choices["convert"])
+    from .queries.cli import add_parser as add_query_parsers
+
+    add_query_parsers(subparsers)
     return parser
 
 
@@ -482,12 +485,20 @@ def run_convert(args: argparse.Namespace) -> int:
     return convert(args)
 
 
+def run_query(args: argparse.Namespace) -> int:
+    from .queries.cli import run
+
+    return run(args)
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "summarize": run_summarize,
     "init-db": run_init_db,
     "demo": run_demo,
     "check": run_check,
     "convert": run_convert,
+    "cluster-info": run_query,
+    "gpu-summary": run_query,
 }
 
 

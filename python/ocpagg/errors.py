@@ -46,6 +46,17 @@ class InternalError(OcpaggError):
     """A bug in ocpagg (the kernel or the pipeline), not a fault of the input or the database."""
 
 
+class ConvertError(OcpaggError, ValueError):
+    """An operator CSV report cannot be converted; names the file and, when known, the line."""
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None) -> None:
+        where = path if path is None or line is None else f"{path}: line {line}"
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
 # The outcome of a run, as metrics label it (a small fixed set): "ok" or the kind of error.
 OUTCOMES = ("ok", "input_error", "config_error", "refused", "write_error", "internal_error", "interrupted")
 

@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import InputError
-from .layout import list_month_files
+from .layout import FileEntry, list_month_entries
 from .logs import get_logger
 from .params import month_ranges
+from .reader import FOOTERS
 from .storage import filesystem_for
 
 LOG = get_logger(__name__)
@@ -33,14 +34,16 @@ BATCH_ROWS = 64 * 1024
 
 
 def _read_columns(
-    fs: fsspec.AbstractFileSystem, path: str, wanted: list[str], start: dt.date, end: dt.date
+    fs: fsspec.AbstractFileSystem, entry: FileEntry, wanted: list[str], start: dt.date, end: dt.date
 ) -> Iterator[pa.Table]:
     """Batches of the ``wanted`` columns (NULL when absent, as strings), interval_start in [start, end]."""
     low = pa.scalar(dt.datetime.combine(start, dt.time()), pa.timestamp("ms"))
     high = pa.scalar(dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), pa.timestamp("ms"))
+    path = entry.path
     try:
+        metadata = FOOTERS.get(fs, path, entry.version)
         with fs.open(path, "rb") as handle:
-            parquet = pq.ParquetFile(handle)
+            parquet = pq.ParquetFile(handle, metadata=metadata)
             names = set(parquet.schema_arrow.names)
             if "interval_start" not in names:
                 raise InputError(path, "column interval_start is missing")
@@ -105,13 +108,13 @@ def derive_node_roles(
     labelled: set[str] = set()
     infra: set[str] = set()
     for year, month, days in month_ranges(start_date, end_date):
-        files = list_month_files(fs, base, account, source_uuid, year, month)
-        for path in files["pod_usage"]:
+        files = list_month_entries(fs, base, account, source_uuid, year, month)
+        for entry in files["pod_usage"]:
             wanted = ["node", "resource_id", "namespace", "node_role"]
-            for table in _read_columns(fs, path, wanted, days[0], days[-1]):
+            for table in _read_columns(fs, entry, wanted, days[0], days[-1]):
                 _scan_pods(table, api_nodes, operator_role)
-        for path in files["node_labels"]:
-            for table in _read_columns(fs, path, ["node", "node_labels"], days[0], days[-1]):
+        for entry in files["node_labels"]:
+            for table in _read_columns(fs, entry, ["node", "node_labels"], days[0], days[-1]):
                 flag = pc.fill_null(pc.match_substring(table.column("node_labels"), INFRA_LABEL_TEXT), False)
                 grouped = (
                     table.append_column("is_infra", flag).group_by(["node"]).aggregate([("is_infra", "any")])

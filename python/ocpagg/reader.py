@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -97,13 +99,56 @@ def _row_group_days(md: pq.FileMetaData, column_index: int, days: list[dt.date])
     return by_day
 
 
-def open_report_file(
-    fs: fsspec.AbstractFileSystem, path: str, report_type: str, days: list[dt.date]
-) -> ReportFile:
-    """Read a file's footer, check its column types, and map the requested days to row groups."""
-    try:
+class FooterCache:
+    """Parquet footers by (filesystem, path, version), least recently used first out, bounded.
+
+    koku's updater calls a month in 5-day windows: each file's footer is read once per process
+    and month while its version (ETag, or mtime and size) is unchanged.
+    """
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str, str], pq.FileMetaData] = OrderedDict()
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def get(self, fs: fsspec.AbstractFileSystem, path: str, version: str | None) -> pq.FileMetaData:
+        key = (str(fs.protocol), path, version or "")
+        if version is not None:
+            with self._lock:
+                found = self._items.get(key)
+                if found is not None:
+                    self._items.move_to_end(key)
+                    return found
         with fs.open(path, "rb") as handle:
             md = pq.read_metadata(handle)
+        with self._lock:
+            self.reads += 1
+            if version is not None:
+                self._items[key] = md
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        return md
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.reads = 0
+
+
+FOOTERS = FooterCache()
+
+
+def open_report_file(
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    report_type: str,
+    days: list[dt.date],
+    version: str | None = None,
+) -> ReportFile:
+    """Read a file's footer (cached by version), check its column types, and map days to row groups."""
+    try:
+        md = FOOTERS.get(fs, path, version)
         schema = md.schema.to_arrow_schema()
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file name
         raise InputError(path, f"unreadable Parquet file ({exc})") from exc

@@ -320,7 +320,7 @@ def _write(
         begun = time.monotonic()
         deleted = sink.delete(params)
         inserted = sink.insert_staged()
-        if inserted >= 0 and inserted != rows:
+        if inserted != rows:
             raise WriteError(f"{inserted} of {rows} rows inserted")
         write_seconds += time.monotonic() - begun
         if observer is not None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from . import _kernel
 from .errors import InputError, InternalError, OcpaggError
-from .layout import list_month_files
+from .layout import list_month_entries
 from .logs import get_logger, set_day
 from .params import ReferenceData, RunParameters, month_ranges
 from .prefetch import prefetch
@@ -123,9 +123,10 @@ def iter_summary_batches(
     config = kernel_config(params.reference)
     for year, month, days in month_ranges(params.start_date, params.end_date):
         listed = time.monotonic()
-        files = list_month_files(fs, base, params.account, params.source_uuid, year, month)
+        files = list_month_entries(fs, base, params.account, params.source_uuid, year, month)
         reports: dict[str, list[ReportFile]] = {
-            rt: [open_report_file(fs, path, rt, days) for path in paths] for rt, paths in files.items()
+            rt: [open_report_file(fs, e.path, rt, days, e.version) for e in entries]
+            for rt, entries in files.items()
         }
         if not reports["pod_usage"]:
             LOG.warning(

@@ -142,6 +142,10 @@ class DatabaseSink(abc.ABC):
             cur.execute(sql, parameters=list(parameters) if parameters else None)
             return cur.rowcount
 
+    @abc.abstractmethod
+    def counted(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        """Run an INSERT or DELETE; the exact number of rows it changed."""
+
     def placeholders(self, count: int) -> list[str]:
         return [self.param(i) for i in range(1, count + 1)]
 
@@ -222,7 +226,7 @@ class DatabaseSink(abc.ABC):
     def delete(self, params: RunParameters) -> int:
         """koku's delete: the range's rows of the report period without OCP-on-cloud cost; rows deleted."""
         p = self.placeholders(3)
-        deleted = self.execute(
+        deleted = self.counted(
             f"DELETE FROM {self.table(self.target)} "
             f"WHERE usage_start >= {p[0]} AND usage_start <= {p[1]} AND report_period_id = {p[2]} "
             "AND (infrastructure_raw_cost IS NULL OR infrastructure_raw_cost = 0)",

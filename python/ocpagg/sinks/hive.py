@@ -99,6 +99,18 @@ class HiveWriter:
         self.local = "file" in _protocols(self.fs)
         self.staged: dict[dt.date, str] = {}
         self.published: list[str] = []
+        self._remove_stale()
+
+    def _remove_stale(self) -> None:
+        """Remove staging folders a killed run left behind (hidden from readers, never published)."""
+        try:
+            names = self.fs.ls(self.source, detail=False, refresh=True)
+        except FileNotFoundError:
+            return
+        for name in names:
+            if name.rstrip("/").rsplit("/", 1)[-1].startswith(STAGING_PREFIX):
+                LOG.info("removing the staging folder of an interrupted run: %s", name)
+                self.fs.rm(name, recursive=True)
 
     def file_name(self) -> str:
         return f"ocpagg_{self.run_id}.parquet"

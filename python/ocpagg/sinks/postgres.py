@@ -10,6 +10,7 @@ of their own, as koku's ingest does, so the run's transaction holds no lock that
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -93,6 +94,10 @@ class PostgresSink(DatabaseSink):
 
     def param(self, index: int) -> str:
         return f"${index}"
+
+    def counted(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        rows = self.query(f"WITH changed AS ({sql} RETURNING 1) SELECT count(*) FROM changed", parameters)
+        return int(rows[0][0])
 
     def has_table(self, name: str) -> bool:
         rows = self.query("SELECT to_regclass($1) IS NOT NULL", [self.table(name)])
@@ -260,7 +265,7 @@ class PostgresSink(DatabaseSink):
     def insert_staged(self) -> int:
         names = ", ".join(quote_ident(n) for n in SUMMARY_SCHEMA.names)
         values = ", ".join(_cast(f) for f in SUMMARY_SCHEMA)
-        return self.execute(
+        return self.counted(
             f"INSERT INTO {self.table(self.target)} ({names}) "
             f"SELECT {values} FROM pg_temp.{quote_ident(STAGE_TABLE)} AS s"
         )

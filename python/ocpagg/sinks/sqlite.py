@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid as uuidlib
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -101,6 +102,10 @@ class SqliteSink(DatabaseSink):
     def param(self, index: int) -> str:
         return "?"
 
+    def counted(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        self.execute(sql, parameters)
+        return int(self.query("SELECT changes()")[0][0])
+
     def has_table(self, name: str) -> bool:
         return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]))
 
@@ -135,12 +140,7 @@ class SqliteSink(DatabaseSink):
     def insert_staged(self) -> int:
         names = ", ".join(quote_ident(n) for n in SUMMARY_SCHEMA.names)
         stage = f"temp.{quote_ident(STAGE_TABLE)}"
-        self.execute(f"INSERT INTO {self.table(self.target)} ({names}) SELECT {names} FROM {stage}")
-        inserted = int(self.query("SELECT changes()")[0][0])
+        target = self.table(self.target)
+        inserted = self.counted(f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}")
         self.execute(f"DROP TABLE temp.{quote_ident(STAGE_TABLE)}")
         return inserted
-
-    def delete(self, params: Any) -> int:
-        super().delete(params)
-        deleted = int(self.query("SELECT changes()")[0][0])
-        return max(deleted, 0)
