@@ -15,7 +15,6 @@ the chunk — rerun ocpagg, or sync the Hive partitions.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,13 +22,14 @@ import fsspec
 
 from .errors import ConfigError
 from .layout import account_from_schema
+from .logs import get_logger
 from .params import RunParameters
 from .run import RunObserver, RunResult, run_summary
 from .sinks.connect import resolve_database
 from .sinks.seed import SUMMARY_TABLE
 from .storage import S3Storage
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 __all__ = [
     "RunResult",
@@ -144,6 +144,7 @@ def populate_line_item_daily_summary_table(
         allow_missing_days=allow_missing_days,
         target_table=shadow_table or SUMMARY_TABLE,
         observer=run_observer,
+        tracing_id=tracing_id,
     )
 
 

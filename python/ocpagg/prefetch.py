@@ -6,6 +6,7 @@ reader thread and the kernel run at the same time. The queue bounds what is held
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ def prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:
     """Yield ``items`` as produced by a worker thread at most ``depth`` items ahead.
 
     An exception raised by ``items`` is re-raised here; closing this generator stops the worker.
+    The worker runs in a copy of the caller's context (the run's log fields, ``ocpagg.logs``).
     """
     slots: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -47,7 +49,9 @@ def prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             put(_Failure(exc))
 
-    worker = threading.Thread(target=work, name="ocpagg-reader", daemon=True)
+    worker = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), name="ocpagg-reader", daemon=True
+    )
     worker.start()
     try:
         while True:

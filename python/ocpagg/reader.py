@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -14,9 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import InputError
+from .logs import get_logger
 from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 BATCH_ROWS = 128 * 1024
 
@@ -177,6 +177,22 @@ def open_report_file(
     )
 
 
+def compressed_bytes(report: ReportFile, day: dt.date) -> int:
+    """Compressed bytes of the column chunks read for ``day`` (the file's columns the kernel uses).
+
+    From the footer alone; a row group holding several days counts once per day it is read for.
+    """
+    wanted = set(report.columns)
+    total = 0
+    for rg in report.day_row_groups.get(day, ()):
+        group = report.metadata.row_group(rg)
+        for index in range(group.num_columns):
+            chunk = group.column(index)
+            if chunk.path_in_schema in wanted:
+                total += chunk.total_compressed_size
+    return total
+
+
 def _normalise(batch: pa.RecordBatch, report_type: str) -> pa.RecordBatch:
     """The batch with every kernel column, koku's types, and NULL for absent columns."""
     arrays = []
@@ -217,5 +233,3 @@ def iter_day_batches(
         raise
     except Exception as exc:  # noqa: BLE001 - decoding errors name the file
         raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
-
-

@@ -10,20 +10,20 @@ of their own, as koku's ingest does, so the run's transaction holds no lock that
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from ..errors import ConfigError, WriteError
+from ..logs import get_logger
 from ..params import RunParameters, month_ranges, next_month
 from ..schema import SUMMARY_SCHEMA
 from .base import STAGE_TABLE, DatabaseSink, one_line, quote_ident, summary_rows_of
 from .postgres_ddl import NUMERIC
 from .seed import SUMMARY_TABLE
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 
 def _pg_type(t: pa.DataType) -> str:
