@@ -54,8 +54,7 @@ pub struct StorageColumns<T> {
     pub usage_gigabyte_months: T,
 }
 
-// Each named value's output column, in output order.
-
+/// Each pod measure's builder with its output column, in output order.
 fn pod_columns(b: &mut PodMeasures<Float64Builder>) -> [(&'static str, &mut Float64Builder); 8] {
     let (cpu, memory) = (&mut b.cpu, &mut b.memory);
     [
@@ -73,6 +72,7 @@ fn pod_columns(b: &mut PodMeasures<Float64Builder>) -> [(&'static str, &mut Floa
     ]
 }
 
+/// Each capacity builder with its output column, in output order.
 fn capacity_columns(b: &mut Capacity<Float64Builder>) -> [(&'static str, &mut Float64Builder); 6] {
     [
         ("node_capacity_cpu_cores", &mut b.node_cpu_cores),
@@ -96,6 +96,7 @@ fn capacity_columns(b: &mut Capacity<Float64Builder>) -> [(&'static str, &mut Fl
     ]
 }
 
+/// Each volume builder with its output column, in output order.
 fn storage_columns(
     b: &mut StorageColumns<Float64Builder>,
 ) -> [(&'static str, &mut Float64Builder); 4] {

@@ -5,7 +5,7 @@
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
-use crate::accumulators::{add_present, greatest, Max};
+use crate::accumulators::{add_present, greatest, Max, Sum};
 use crate::capacity::DailyCapacity;
 use crate::error::Result;
 use crate::input::{finite_floats, Floats};
@@ -266,7 +266,7 @@ pub struct PodGroup {
     pub labels: SetId,
     pub resource_id: StrId,
     /// Σ core-seconds and byte-seconds.
-    pub sums: PodMeasures<crate::accumulators::Sum>,
+    pub sums: PodMeasures<Sum>,
     pub capacity_cpu_cores: Max,
     pub capacity_memory_bytes: Max,
     pub cost_category_id: Option<i64>,
