@@ -74,21 +74,28 @@ impl<'a> PodColumns<'a> {
 
     #[inline(always)]
     pub fn hour(&self, row: usize) -> PodHour {
-        let at = |m: &Measures<Floats>| Measures {
-            usage: m.usage.get(row),
-            request: m.request.get(row),
-            effective: m.effective.get(row),
-            limit: m.limit.get(row),
-        };
         PodHour {
             measures: Resources {
-                cpu: at(&self.measures.cpu),
-                memory: at(&self.measures.memory),
+                cpu: self.measures.cpu.at(row),
+                memory: self.measures.memory.at(row),
             },
             capacity_cpu_cores: self.capacity_cpu_cores.get(row),
             capacity_cpu_core_seconds: self.capacity_cpu_core_seconds.get(row),
             capacity_memory_bytes: self.capacity_memory_bytes.get(row),
             capacity_memory_byte_seconds: self.capacity_memory_byte_seconds.get(row),
+        }
+    }
+}
+
+impl Measures<Floats<'_>> {
+    /// One row's values.
+    #[inline(always)]
+    fn at(&self, row: usize) -> Measures<Option<f64>> {
+        Measures {
+            usage: self.usage.get(row),
+            request: self.request.get(row),
+            effective: self.effective.get(row),
+            limit: self.limit.get(row),
         }
     }
 }
