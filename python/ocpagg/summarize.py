@@ -36,12 +36,12 @@ def kernel_config(reference: ReferenceData) -> _kernel.KernelConfig:
     )
 
 
-def kernel_input_error(path: str, exc: Exception) -> OcpaggError:
-    """A kernel exception as ocpagg's: bad data names the file (column, hour); a bug is internal."""
-    internal = getattr(_kernel, "InternalError", None)
-    if internal is not None and isinstance(exc, internal):
-        return InternalError(f"while reading {path}: {exc}")
-    return InputError(path, str(exc), column=getattr(exc, "column", None), hour=getattr(exc, "hour", None))
+def kernel_error(path: str | None, exc: Exception) -> OcpaggError:
+    """A kernel exception as ocpagg's: bad data names the file, column and hour; anything else is a bug."""
+    if path is not None and isinstance(exc, _kernel.InputDataError):
+        return InputError(path, str(exc), column=exc.column, hour=exc.hour)
+    where = f" while reading {path}" if path else ""
+    return InternalError(f"{exc}{where} (a bug in ocpagg, not in the input)")
 
 
 def _push(aggregator: _kernel.DayAggregator, report_type: str) -> Callable[[pa.RecordBatch], None]:
@@ -156,16 +156,19 @@ def iter_summary_batches(
                 try:
                     _push(aggregator, report_type)(batch)
                 except _kernel.KernelError as exc:
-                    raise kernel_input_error(report.path, exc) from exc
+                    raise kernel_error(report.path, exc) from exc
                 tally.rows[report_type] = tally.rows.get(report_type, 0) + batch.num_rows
                 tally.aggregate += time.monotonic() - begun
                 continue
-            rows = aggregator.finish(
-                report_period_id=params.report_period_id,
-                cluster_id=params.cluster_id,
-                cluster_alias=params.cluster_alias,
-                source_uuid=params.source_uuid,
-            )
+            try:
+                rows = aggregator.finish(
+                    report_period_id=params.report_period_id,
+                    cluster_id=params.cluster_id,
+                    cluster_alias=params.cluster_alias,
+                    source_uuid=params.source_uuid,
+                )
+            except _kernel.KernelError as exc:
+                raise kernel_error(None, exc) from exc
             tally.aggregate += time.monotonic() - begun
             aggregator = None
             LOG.debug(
