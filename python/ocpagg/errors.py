@@ -55,3 +55,7 @@ class ConvertError(OcpaggError, ValueError):
         self.path = path
         self.line = line
         self.reason = reason
+
+
+class ComparisonError(OcpaggError):
+    """A comparison (``ocpagg compare``) could not run: a side is unreadable or its arguments disagree."""
