@@ -260,8 +260,7 @@ def _db_url(value: str | None) -> str | None:
 def run_summarize(args: argparse.Namespace) -> int:
     from .layout import account_from_schema
     from .params import RunParameters
-    from .run import run_summary
-    from .sinks.seed import SUMMARY_TABLE
+    from .run import run_summary, target_table_for
 
     db = _db_url(args.db)
     if db is None and args.hive_output is None:
@@ -285,7 +284,7 @@ def run_summarize(args: argparse.Namespace) -> int:
             hive_output=args.hive_output,
             on_day=progress,
             allow_missing_days=args.allow_missing_days,
-            target_table=args.shadow_table or SUMMARY_TABLE,
+            target_table=target_table_for(args.shadow_table),
         )
     finally:
         progress.close()
