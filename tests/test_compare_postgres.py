@@ -126,7 +126,19 @@ def test_seeded_differences_are_found_and_counted(
 
     report = tmp_path / "report.json"
     proc = run_ocpagg(
-        compare_args(pg_schema, kw, pg_url, "--input", str(root), "--json", str(report), "--max-rows", "10")
+        compare_args(
+            pg_schema,
+            kw,
+            pg_url,
+            "--input",
+            str(root),
+            "--json",
+            str(report),
+            "--max-rows",
+            "10",
+            "--html",
+            str(tmp_path / "report.html"),
+        )  # fmt: skip
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     data = read_json(report)
@@ -176,6 +188,12 @@ def test_seeded_differences_are_found_and_counted(
     assert line.split()[1:5] == [str(per_day[2] - 2), "0", "1", "1"]
     assert "2027-01-02 values differ: data_source=Pod namespace=app-a" in out
     assert f"koku {change['koku']:.15g}  ocpagg {change['ocpagg']:.15g}  rel 9.99e-04" in out
+
+    # The HTML page: the verdict, the day table, the differing rows.
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "DIFFERENT: 5 rows differ (2 only in koku, 2 only in ocpagg, 1 values differ)" in page
+    assert f'<td class="text">2027-01-02</td><td>{per_day[2] - 2}</td><td>0</td><td>1</td><td>1</td>' in page
+    assert "namespace=ghost-namespace" in page and 'src="data:image/png;base64,' in page
 
 
 def test_exit_status_two_when_the_comparison_cannot_run(

@@ -27,6 +27,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.5em; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; font-size: 0.9em; }
 th { background: #f2f2f2; } td.text { text-align: left; font-family: monospace; }
+td:first-child { white-space: nowrap; }
 tr.differs td { background: #fbe9e9; }
 .verdict { font-size: 1.2em; font-weight: bold; padding: 0.4em 0.8em; display: inline-block; }
 .equal { background: #e3f4e8; color: #1d6b38; } .different { background: #fbe3e3; color: #9b1c1c; }
@@ -40,6 +41,7 @@ def chart_png(result: ComparisonResult) -> bytes:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
         raise ConfigError("--html needs matplotlib: pip install 'ocpagg[report]'") from exc
     days = [d.day.strftime("%m-%d") for d in result.days]
@@ -62,8 +64,10 @@ def chart_png(result: ComparisonResult) -> bytes:
             base = [b + v for b, v in zip(base, values, strict=True)]
         bottom.set_ylabel("rows differing")
         bottom.set_ylim(0, max([*base, 1]) * 1.15)
-        bottom.legend(loc="upper right", fontsize="small")
-        top.legend(loc="upper right", fontsize="small")
+        bottom.yaxis.set_major_locator(MaxNLocator(integer=True))
+        top.yaxis.set_major_locator(MaxNLocator(integer=True))
+        for axes in (top, bottom):
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
         bottom.set_xticks(x, days, rotation=90 if len(days) > 12 else 0, fontsize="small")
         fig.tight_layout()
         buffer = io.BytesIO()
