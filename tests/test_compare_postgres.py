@@ -234,3 +234,12 @@ def test_exit_status_two_when_the_comparison_cannot_run(
 
     proc = run_ocpagg([*base, "--input", str(root), "--rtol", "-1"])
     assert proc.returncode == 2 and "--rtol and --atol must be zero or positive" in proc.stderr
+
+    sqlite = f"sqlite:///{tmp_path / 'ocpagg.db'}"
+    assert run_ocpagg(["init-db", "--db", sqlite]).returncode == 0
+    proc = run_ocpagg(compare_args(pg_schema, kw, sqlite, "--input", str(root)))
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == "ocpagg: error: compare reads koku's PostgreSQL tables: give a postgresql:// database"
+    )

@@ -88,18 +88,17 @@ def _params(request: CompareRequest, cluster_alias: str | None) -> RunParameters
 
 
 def _open(request: CompareRequest) -> DatabaseSink:
+    from ..sinks.postgres import PostgresSink
+
     sink = open_sink(request.db, request.schema)
-    if type(sink).__name__ != "PostgresSink":
+    if not isinstance(sink, PostgresSink):
         sink.close()
         raise ComparisonError("compare reads koku's PostgreSQL tables: give a postgresql:// database")
     return sink
 
 
 def _ocpagg_side(
-    request: CompareRequest,
-    sink: DatabaseSink,
-    params: RunParameters,
-    on_day: Callable[[dt.date], None] | None,
+    request: CompareRequest, sink: DatabaseSink, params: RunParameters
 ) -> TableSide | ComputedSide:
     if request.shadow_table is not None:
         side = TableSide(
@@ -121,7 +120,7 @@ def _ocpagg_side(
         fs=params.filesystem,
     )
     params = dataclasses.replace(params, reference=reference)
-    return ComputedSide(params, f"computed from {request.input_root}", on_day)
+    return ComputedSide(params, f"computed from {request.input_root}")
 
 
 def compare_summaries(
@@ -148,7 +147,7 @@ def compare_summaries(
                 LOG.info("cluster alias from report period %d: %r", request.report_period_id, alias)
             params = _params(request, alias)
             check_report_period(sink, params)
-            ocpagg = _ocpagg_side(request, sink, params, None)
+            ocpagg = _ocpagg_side(request, sink, params)
         except OcpaggError as exc:
             raise ComparisonError(one_line(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - database errors become one line
