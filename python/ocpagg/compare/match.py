@@ -116,6 +116,58 @@ def _with_occurrence(table: pa.Table, prefix: str) -> pa.Table:
     return table.append_column(f"{prefix}_present", pa.array([True] * table.num_rows, pa.bool_()))
 
 
+def _full_outer_join(left: pa.Table, right: pa.Table) -> pa.Table:
+    """Rows of both sides side by side where (_key, _occ) is equal, NULLs for the side that lacks one.
+
+    A sort of both sides' (_key, _occ) puts the two rows of a pair next to each other (each pair occurs
+    at most once per side). Cheaper in memory than a hash join of long text keys.
+    """
+    n_left, n_right = left.num_rows, right.num_rows
+    both = pa.table(
+        {
+            "_key": pa.concat_arrays([_array(left, "_key"), _array(right, "_key")]),
+            "_occ": pa.concat_arrays([_array(left, "_occ"), _array(right, "_occ")]),
+            "side": pa.array([0] * n_left + [1] * n_right, pa.int8()),
+            "pos": pa.array([*range(n_left), *range(n_right)], pa.int64()),
+        }
+    ).sort_by([("_key", "ascending"), ("_occ", "ascending"), ("side", "ascending")])
+    n = both.num_rows
+    if n > 1:
+        key, occ = _array(both, "_key"), _array(both, "_occ")
+        same = pc.and_(
+            pc.equal(key.slice(0, n - 1), key.slice(1)), pc.equal(occ.slice(0, n - 1), occ.slice(1))
+        )
+        first = pc.indices_nonzero(same).cast(pa.int64())
+    else:
+        first = pa.array([], pa.int64())
+    position = _array(both, "pos")
+    left_pairs = pc.take(position, first)
+    right_pairs = pc.take(position, pc.add(first, 1))
+    left_only = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(n_left), pa.int64()), left_pairs)))
+    right_only = pc.indices_nonzero(pc.invert(pc.is_in(pa.array(range(n_right), pa.int64()), right_pairs)))
+    left_index = pa.concat_arrays(
+        [left_pairs, left_only.cast(pa.int64()), pa.nulls(len(right_only), pa.int64())]
+    )
+    right_index = pa.concat_arrays(
+        [right_pairs, pa.nulls(len(left_only), pa.int64()), right_only.cast(pa.int64())]
+    )
+    left_rows, right_rows = left.take(left_index), right.take(right_index)
+    columns = {
+        "_key": pc.coalesce(left_rows.column("_key"), right_rows.column("_key")),
+        "_occ": pc.coalesce(left_rows.column("_occ"), right_rows.column("_occ")),
+    }
+    for rows in (left_rows, right_rows):
+        for name in rows.column_names:
+            if name not in columns:
+                columns[name] = rows.column(name)
+    return pa.table(columns)
+
+
+def _array(table: pa.Table, name: str) -> pa.Array:
+    column = table.column(name)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
 def _numbers_differ(
     a: pa.ChunkedArray, b: pa.ChunkedArray, rtol: float, atol: float
 ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
@@ -158,7 +210,7 @@ def match_day(
             raise ValueError(f"{side}'s rows are not normalised to the compared schema")
     left = _with_occurrence(koku, "k.")
     right = _with_occurrence(ocpagg, "o.")
-    joined = left.join(right, keys=["_key", "_occ"], join_type="full outer", coalesce_keys=True)
+    joined = _full_outer_join(left, right)
     in_koku = pc.fill_null(joined.column("k._present"), False)
     in_ocpagg = pc.fill_null(joined.column("o._present"), False)
     both = pc.and_(in_koku, in_ocpagg)
