@@ -68,6 +68,10 @@ class ComparisonResult:
         return self.totals.differing == 0
 
     def gauges(self) -> dict[str, int]:
-        """Rows per result (matched, only_koku, only_ocpagg, differ): the ``ocpagg_compare_rows`` gauge."""
+        """Rows per result (matched, only_koku, only_ocpagg, differ).
+
+        The hook for the ``ocpagg_compare_rows{result}`` Prometheus gauge: set one sample per item
+        once ``ocpagg.metrics`` exists (it does not yet; nothing here imports prometheus_client).
+        """
         totals = self.totals
         return {name: getattr(totals, name) for name in RESULTS}
