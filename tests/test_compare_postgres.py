@@ -232,6 +232,9 @@ def test_exit_status_two_when_the_comparison_cannot_run(
     proc = run_ocpagg(wrong_period)
     assert proc.returncode == 2 and "report period 99 does not exist" in proc.stderr
 
+    proc = run_ocpagg(compare_args(pg_schema, kw, pg_url, "--input", str(root), end="2027-02-01"))
+    assert proc.returncode == 2 and "2027-01-01..2027-02-01 spans months" in proc.stderr
+
     proc = run_ocpagg([*base, "--input", str(root), "--rtol", "-1"])
     assert proc.returncode == 2 and "--rtol and --atol must be zero or positive" in proc.stderr
 

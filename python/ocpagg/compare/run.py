@@ -61,6 +61,11 @@ class CompareRequest:
             raise ComparisonError(f"the shadow table cannot be koku's table {self.koku_table}")
         if self.end_date < self.start_date:
             raise ComparisonError(f"end date {self.end_date} is before start date {self.start_date}")
+        if (self.start_date.year, self.start_date.month) != (self.end_date.year, self.end_date.month):
+            raise ComparisonError(
+                f"{self.start_date}..{self.end_date} spans months and a report period covers one: "
+                "compare each month with its own --report-period-id"
+            )
         if not (self.rtol >= 0 and self.atol >= 0):
             raise ComparisonError("--rtol and --atol must be zero or positive")
         if self.max_rows < 0:
