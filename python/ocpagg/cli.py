@@ -1,4 +1,4 @@
-"""``python -m ocpagg``: summarize, init-db, demo, convert — SPEC §4.
+"""``python -m ocpagg``: summarize, init-db, demo, convert, compare — SPEC §4.
 
 Command-line code: it parses, configures logging, prints results and turns ``OcpaggError`` into
 one line on stderr and an exit status. The work is done by the library modules it calls.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import datetime as dt
+import importlib.util
 import logging
 import os
 import sys
@@ -166,6 +167,90 @@ def _add_metrics(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_compare(subparsers: argparse._SubParsersAction) -> None:
+    from .compare.columns import describe_columns
+    from .compare.run import DEFAULT_ATOL, DEFAULT_MAX_ROWS, DEFAULT_RTOL
+
+    p = subparsers.add_parser(
+        "compare",
+        help="compare koku's summary rows with ocpagg's, day by day (the parallel run)",
+        description=(
+            "Compare the rows koku (Trino) wrote into reporting_ocpusagelineitem_daily_summary with "
+            "ocpagg's: a shadow table ocpagg wrote (--shadow-table) or rows computed from the Parquet "
+            "files (--input; nothing is written). Exit status: 0 equal, 1 differences found, 2 the "
+            "comparison could not run."
+        ),
+        epilog="compared columns: " + describe_columns(),
+        parents=[_verbose_parent()],
+    )
+    p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
+    p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
+    p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first day (inclusive)")
+    p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last day (inclusive)")
+    p.add_argument(
+        "--report-period-id",
+        required=True,
+        type=int,
+        metavar="N",
+        help="id of the source's reporting_ocpusagereportperiod row; only its rows are compared",
+    )
+    p.add_argument("--cluster-id", required=True, metavar="ID", help="the OpenShift cluster id of the source")
+    p.add_argument(
+        "--cluster-alias",
+        default=None,
+        metavar="NAME",
+        help="the cluster's display name, for rows computed with --input (default: the report period's)",
+    )
+    _add_db(p)
+    side = p.add_mutually_exclusive_group(required=True)
+    side.add_argument(
+        "--input",
+        default=None,
+        metavar="ROOT",
+        help="compute ocpagg's rows from this Parquet root (s3://bucket or a directory)",
+    )
+    side.add_argument(
+        "--shadow-table",
+        default=None,
+        metavar="NAME",
+        help="read ocpagg's rows from this shadow table of the schema",
+    )
+    p.add_argument(
+        "--rtol",
+        type=float,
+        default=DEFAULT_RTOL,
+        metavar="X",
+        help="relative tolerance of the numbers (default: %(default)g)",
+    )
+    p.add_argument(
+        "--atol",
+        type=float,
+        default=DEFAULT_ATOL,
+        metavar="X",
+        help="absolute tolerance of the numbers near zero (default: %(default)g, a unit of numeric(33,15))",
+    )
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the report as JSON to PATH")
+    p.add_argument(
+        "--html",
+        default=None,
+        metavar="PATH",
+        help="also write a self-contained HTML page to PATH (needs ocpagg[report])",
+    )
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        metavar="N",
+        help="differing rows shown and written to the JSON and HTML reports (default: %(default)s)",
+    )
+    p.add_argument(
+        "--metrics-textfile",
+        default=None,
+        metavar="PATH",
+        help="write ocpagg_compare_rows{result} for node-exporter's textfile collector (atomically)",
+    )
+
+
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
@@ -257,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_init_db(subparsers)
     _add_demo(subparsers)
     _add_check(subparsers)
+    _add_compare(subparsers)
     from .convert import add_convert_parser
 
     add_convert_parser(subparsers)
@@ -343,8 +429,7 @@ def _export_metrics(args: argparse.Namespace, metrics: RunMetrics) -> None:
 def _summarize(args: argparse.Namespace, metrics: RunMetrics | None) -> int:
     from .layout import account_from_schema
     from .params import RunParameters
-    from .run import run_summary
-    from .sinks.seed import SUMMARY_TABLE
+    from .run import run_summary, target_table_for
 
     db = _db_url(args.db)
     if db is None and args.hive_output is None:
@@ -375,7 +460,7 @@ def _summarize(args: argparse.Namespace, metrics: RunMetrics | None) -> int:
                 hive_output=args.hive_output,
                 on_day=progress,
                 allow_missing_days=args.allow_missing_days,
-                target_table=args.shadow_table or SUMMARY_TABLE,
+                target_table=target_table_for(args.shadow_table),
                 observer=metrics,
                 tracing_id=tracing_id,
             )
@@ -491,6 +576,62 @@ def run_query(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# Exit statuses of ``compare``.
+COMPARE_EQUAL, COMPARE_DIFFERENT, COMPARE_ERROR = 0, 1, 2
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Compare, print the report, write the JSON/HTML files; 0 equal, 1 differences, 2 could not run."""
+    from .compare.report import format_text, write_json
+    from .compare.run import CompareRequest, compare_summaries
+
+    try:
+        db = _db_url(args.db)
+        if db is None:
+            raise ConfigError(f"no database: give --db URL or set {DB_ENV}")
+        request = CompareRequest(
+            db=db,
+            schema=args.schema,
+            source_uuid=args.source,
+            start_date=args.start,
+            end_date=args.end,
+            report_period_id=args.report_period_id,
+            cluster_id=args.cluster_id,
+            cluster_alias=args.cluster_alias,
+            input_root=args.input,
+            shadow_table=args.shadow_table,
+            rtol=args.rtol,
+            atol=args.atol,
+            max_rows=args.max_rows,
+        )
+        if args.html and importlib.util.find_spec("matplotlib") is None:  # fail before comparing
+            raise ConfigError("--html needs matplotlib: pip install 'ocpagg[report]'")
+        result = compare_summaries(request)
+        print(format_text(result), end="")
+        if args.metrics_textfile:
+            from prometheus_client import CollectorRegistry
+
+            from .metrics import record_comparison, write_textfile
+
+            registry = CollectorRegistry()
+            record_comparison(registry, result.gauges())
+            write_textfile(args.metrics_textfile, registry, succeeded=True)
+        if args.json:
+            write_json(result, args.json)
+        if args.html:
+            from .compare.html import write_html
+
+            write_html(result, args.html)
+    except OcpaggError as exc:
+        print(f"ocpagg: error: {one_line(exc)}", file=sys.stderr)
+        return COMPARE_ERROR
+    except Exception as exc:  # noqa: BLE001 - any failure to compare is one line and status 2
+        LOG.debug("comparison failed", exc_info=True)
+        print(f"ocpagg: error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return COMPARE_ERROR
+    return COMPARE_EQUAL if result.equal else COMPARE_DIFFERENT
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "summarize": run_summarize,
     "init-db": run_init_db,
@@ -499,6 +640,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "convert": run_convert,
     "cluster-info": run_query,
     "gpu-summary": run_query,
+    "compare": run_compare,
 }
 
 

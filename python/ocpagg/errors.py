@@ -61,6 +61,10 @@ class ConvertError(OcpaggError, ValueError):
 OUTCOMES = ("ok", "input_error", "config_error", "refused", "write_error", "internal_error", "interrupted")
 
 
+class ComparisonError(OcpaggError):
+    """A comparison (``ocpagg compare``) could not run: a side is unreadable or its arguments disagree."""
+
+
 def outcome_of(exc: BaseException | None) -> str:
     """The outcome label of a run that raised ``exc`` (None: it succeeded)."""
     if exc is None:

@@ -24,9 +24,8 @@ from .errors import ConfigError
 from .layout import account_from_schema
 from .logs import get_logger
 from .params import RunParameters
-from .run import RunObserver, RunResult, run_summary
+from .run import RunObserver, RunResult, run_summary, target_table_for
 from .sinks.connect import resolve_database
-from .sinks.seed import SUMMARY_TABLE
 from .storage import S3Storage
 
 LOG = get_logger(__name__)
@@ -142,7 +141,7 @@ def populate_line_item_daily_summary_table(
         hive_fs=fs if hive_output else None,
         on_day=on_day,
         allow_missing_days=allow_missing_days,
-        target_table=shadow_table or SUMMARY_TABLE,
+        target_table=target_table_for(shadow_table),
         observer=run_observer,
         tracing_id=tracing_id,
     )

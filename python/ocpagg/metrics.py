@@ -13,6 +13,7 @@ metric                                     type       labels
 ``ocpagg_input_bytes_total``               counter    (compressed bytes of the row groups read)
 ``ocpagg_output_rows_total``               counter    ``data_source`` (rows committed)
 ``ocpagg_last_success_timestamp_seconds``  gauge      (multiprocess mode ``max``)
+``ocpagg_compare_rows``                    gauge      ``result``: rows of the last ``compare``
 =========================================  =========  ==============================================
 
 In ``prometheus_client``'s multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set, as in koku's
@@ -237,3 +238,27 @@ def push(gateway: str, job: str, registry: Any, *, succeeded: bool, timeout: flo
             )
     except Exception as exc:  # noqa: BLE001 - network failures become one line
         raise ConfigError(f"cannot push metrics to {gateway}: {exc}") from exc
+
+
+COMPARE_RESULTS = ("matched", "only_koku", "only_ocpagg", "differ")
+_COMPARE_GAUGES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def record_comparison(registry: Any, counts: dict[str, int]) -> None:
+    """``ocpagg_compare_rows{result}``: the rows of the last comparison per result.
+
+    ``counts`` is ``ComparisonResult.gauges()``: matched, only_koku, only_ocpagg, differ.
+    """
+    with _LOCK:
+        gauge = _COMPARE_GAUGES.get(registry)
+        if gauge is None:
+            gauge = _client().Gauge(
+                "ocpagg_compare_rows",
+                "Rows of the last comparison of koku's summary with ocpagg's, by result.",
+                ["result"],
+                registry=registry,
+                multiprocess_mode="liveall",
+            )
+            _COMPARE_GAUGES[registry] = gauge
+    for result in COMPARE_RESULTS:
+        gauge.labels(result).set(int(counts.get(result, 0)))

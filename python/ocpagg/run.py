@@ -94,6 +94,19 @@ def check_report_period(sink: DatabaseSink, params: RunParameters) -> None:
         )
 
 
+def target_table_for(shadow_table: str | None) -> str:
+    """The table a run writes: koku's, or the shadow table named (never koku's under another role)."""
+    if shadow_table is None:
+        return SUMMARY_TABLE
+    if not shadow_table.strip():
+        raise ConfigError("the shadow table name is empty")
+    if shadow_table == SUMMARY_TABLE:
+        raise ConfigError(
+            f"shadow table {shadow_table} is koku's table {SUMMARY_TABLE}: give the shadow table its own name"
+        )
+    return shadow_table
+
+
 def check_input_root(root: str, filesystem: Any = None) -> None:
     """Refuse an input root (directory or bucket) that does not exist."""
     fs, base = filesystem_for(root, filesystem)
