@@ -2,53 +2,9 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::accumulators::{Max, Sum};
 use crate::intern::StrId;
-
-/// SQL `max` accumulator that ignores NULLs.
-#[derive(Clone, Copy, Debug)]
-pub struct Max(f64);
-
-impl Default for Max {
-    fn default() -> Self {
-        Max(f64::NEG_INFINITY)
-    }
-}
-
-impl Max {
-    #[inline]
-    pub fn add(&mut self, v: Option<f64>) {
-        if let Some(v) = v {
-            if v > self.0 || self.0 == f64::NEG_INFINITY {
-                self.0 = v;
-            }
-        }
-    }
-
-    pub fn merge(&mut self, other: Max) {
-        self.add(other.get());
-    }
-
-    pub fn get(self) -> Option<f64> {
-        (self.0 != f64::NEG_INFINITY).then_some(self.0)
-    }
-}
-
-/// SQL `sum` accumulator: NULL when every input was NULL.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Sum(Option<f64>);
-
-impl Sum {
-    #[inline]
-    pub fn add(&mut self, v: Option<f64>) {
-        if let Some(v) = v {
-            self.0 = Some(self.0.unwrap_or(0.0) + v);
-        }
-    }
-
-    pub fn get(self) -> Option<f64> {
-        self.0
-    }
-}
+use crate::metrics::{core_hours, gibibyte_hours, Resources};
 
 const HOUR_MS: i64 = 3_600_000;
 const HOURS: usize = 24;
@@ -58,15 +14,38 @@ const HOURS: usize = 24;
 /// any other interval start falls back to a hash map.
 pub struct HourlyCapacity {
     day_start_ms: i64,
-    on_the_hour: Vec<[Max; 2]>,
-    other: FxHashMap<(i64, StrId), [Max; 2]>,
+    on_the_hour: Vec<Resources<Max>>,
+    other: FxHashMap<(i64, StrId), Resources<Max>>,
 }
 
-/// A node's capacity of the day, in core-seconds and byte-seconds.
+/// A node's (or the cluster's) capacity of the day, in core-seconds and byte-seconds.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DayCapacity {
     pub cpu_core_seconds: Option<f64>,
     pub memory_byte_seconds: Option<f64>,
+}
+
+impl DayCapacity {
+    /// The capacity in core-hours and GiB-hours.
+    pub fn hours(&self) -> Resources<Option<f64>> {
+        Resources {
+            cpu: self.cpu_core_seconds.map(core_hours),
+            memory: self.memory_byte_seconds.map(gibibyte_hours),
+        }
+    }
+}
+
+/// The day's capacity of each node and of the cluster.
+pub struct DailyCapacity {
+    pub nodes: FxHashMap<StrId, DayCapacity>,
+    pub cluster: DayCapacity,
+}
+
+impl DailyCapacity {
+    /// A node's capacity; a node that never reported any is all NULL.
+    pub fn of_node(&self, node: StrId) -> DayCapacity {
+        self.nodes.get(&node).copied().unwrap_or_default()
+    }
 }
 
 impl HourlyCapacity {
@@ -91,55 +70,55 @@ impl HourlyCapacity {
             let slot = node as usize * HOURS + (offset / HOUR_MS) as usize;
             if slot >= self.on_the_hour.len() {
                 let len = (slot + 1).max(self.on_the_hour.len() * 2);
-                self.on_the_hour.resize(len, [Max::default(); 2]);
+                self.on_the_hour.resize(len, Resources::default());
             }
             &mut self.on_the_hour[slot]
         } else {
             self.other.entry((interval_start, node)).or_default()
         };
-        m[0].add(cpu);
-        m[1].add(memory);
+        m.cpu.add(cpu);
+        m.memory.add(memory);
     }
 
     /// Per node the sum of its hourly maxima, and the cluster's sum over nodes.
-    pub fn daily(&self) -> (FxHashMap<StrId, DayCapacity>, DayCapacity) {
-        let mut nodes: FxHashMap<StrId, (Sum, Sum)> = FxHashMap::default();
+    pub fn daily(&self) -> DailyCapacity {
+        let mut nodes: FxHashMap<StrId, Resources<Sum>> = FxHashMap::default();
         for (node, hours) in self.on_the_hour.chunks(HOURS).enumerate() {
             for m in hours {
-                if m[0].get().is_some() || m[1].get().is_some() {
+                if m.cpu.get().is_some() || m.memory.get().is_some() {
                     let e = nodes.entry(node as StrId).or_default();
-                    e.0.add(m[0].get());
-                    e.1.add(m[1].get());
+                    e.cpu.add(m.cpu.get());
+                    e.memory.add(m.memory.get());
                 }
             }
         }
         for (&(_, node), m) in &self.other {
             let e = nodes.entry(node).or_default();
-            e.0.add(m[0].get());
-            e.1.add(m[1].get());
+            e.cpu.add(m.cpu.get());
+            e.memory.add(m.memory.get());
         }
         let (mut cpu, mut mem) = (Sum::default(), Sum::default());
-        let per_node = nodes
+        let nodes = nodes
             .into_iter()
-            .map(|(node, (c, m))| {
-                cpu.add(c.get());
-                mem.add(m.get());
+            .map(|(node, sums)| {
+                cpu.add(sums.cpu.get());
+                mem.add(sums.memory.get());
                 (
                     node,
                     DayCapacity {
-                        cpu_core_seconds: c.get(),
-                        memory_byte_seconds: m.get(),
+                        cpu_core_seconds: sums.cpu.get(),
+                        memory_byte_seconds: sums.memory.get(),
                     },
                 )
             })
             .collect();
-        (
-            per_node,
-            DayCapacity {
+        DailyCapacity {
+            nodes,
+            cluster: DayCapacity {
                 cpu_core_seconds: cpu.get(),
                 memory_byte_seconds: mem.get(),
             },
-        )
+        }
     }
 }
 
@@ -159,7 +138,7 @@ mod tests {
         c.observe(start + 90_000, 1, Some(1.0), None);
         c.observe(start, 2, Some(8.0), None);
         c.observe(start + HOUR_MS, 3, None, None);
-        let (nodes, cluster) = c.daily();
+        let DailyCapacity { nodes, cluster } = c.daily();
         assert_eq!(nodes[&1].cpu_core_seconds, Some(11.0));
         assert_eq!(nodes[&1].memory_byte_seconds, Some(30.0));
         assert_eq!(nodes[&2].cpu_core_seconds, Some(8.0));
@@ -167,5 +146,36 @@ mod tests {
         assert!(nodes.get(&3).is_none_or(|n| n.cpu_core_seconds.is_none()));
         assert_eq!(cluster.cpu_core_seconds, Some(19.0));
         assert_eq!(cluster.memory_byte_seconds, Some(30.0));
+    }
+
+    #[test]
+    fn node_capacity_is_the_hourly_max_over_pods_not_their_sum() {
+        use crate::testing::*;
+        let mut state = day();
+        let pod = |name, h, core_seconds: f64| PodIn {
+            hour: hour(h),
+            namespace: "ns",
+            node: "n1",
+            pod: name,
+            capacity_core_seconds: Some(core_seconds),
+            capacity_memory_byte_seconds: Some(core_seconds * GIB_BYTES),
+            ..Default::default()
+        };
+        // Hour 0: two pods report 14400 and 10800 (max 14400); hour 1: 7200.
+        let rows = [
+            pod("a", 0, 14_400.0),
+            pod("b", 0, 10_800.0),
+            pod("a", 1, 7200.0),
+        ];
+        state.push_pod_usage(&pod_batch(&rows, true)).unwrap();
+        let out = finish(state);
+        let r = out.row(&[("namespace", Some("ns"))]);
+        // (14400 + 7200) / 3600 = 6 core-hours; the same in GiB-hours.
+        assert_eq!(out.float(r, "node_capacity_cpu_core_hours"), Some(6.0));
+        assert_eq!(
+            out.float(r, "node_capacity_memory_gigabyte_hours"),
+            Some(6.0)
+        );
+        assert_eq!(out.float(r, "cluster_capacity_cpu_core_hours"), Some(6.0));
     }
 }

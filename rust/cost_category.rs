@@ -1,6 +1,10 @@
 //! Cost categories: koku joins `reporting_ocp_cost_category_namespace` with
 //! `namespace LIKE pattern` (case-sensitive, `%` and `_`, no escape character).
 
+use rustc_hash::FxHashMap;
+
+use crate::intern::{Interner, StrId};
+
 /// SQL LIKE without an escape character: `%` matches any run of characters, `_` exactly one.
 pub fn like(text: &str, pattern: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
@@ -73,9 +77,35 @@ impl CostCategories {
     }
 }
 
+/// Each namespace's match of one day, computed once.
+pub struct NamespaceCategories<'a> {
+    categories: &'a CostCategories,
+    strings: &'a Interner,
+    by_namespace: FxHashMap<StrId, CategoryMatch>,
+}
+
+impl<'a> NamespaceCategories<'a> {
+    pub fn new(categories: &'a CostCategories, strings: &'a Interner) -> Self {
+        Self {
+            categories,
+            strings,
+            by_namespace: FxHashMap::default(),
+        }
+    }
+
+    /// (max matching id, how many times the join repeats a row) of a namespace.
+    pub fn join(&mut self, namespace: StrId) -> (Option<i64>, f64) {
+        let m = self
+            .by_namespace
+            .entry(namespace)
+            .or_insert_with(|| self.categories.matching(self.strings.get(namespace)));
+        (m.max_id(), m.multiplicity())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::like;
+    use super::*;
 
     #[test]
     fn percent_and_underscore() {
@@ -100,5 +130,54 @@ mod tests {
         assert!(like("a\\b", "a\\b"));
         assert!(like("a\\b", "a\\_"));
         assert!(!like("a_b", "a\\_b"));
+    }
+
+    #[test]
+    fn each_namespace_matches_once_a_day() {
+        let categories = CostCategories::new(vec![
+            ("team%".into(), 1),
+            ("team-a%".into(), 2),
+            ("x".into(), 3),
+        ]);
+        let mut strings = Interner::new();
+        let (a, other) = (strings.intern("team-a1"), strings.intern("other"));
+        let mut join = NamespaceCategories::new(&categories, &strings);
+        assert_eq!(join.join(a), (Some(2), 2.0));
+        assert_eq!(join.join(other), (None, 1.0));
+        assert_eq!(join.join(crate::intern::NULL), (None, 1.0));
+    }
+
+    #[test]
+    fn overlapping_patterns_multiply_sums_and_the_max_id_wins() {
+        use crate::testing::*;
+        let mut state = day_with(&[], &[("team%", 1), ("team-a%", 2), ("Team%", 9)], &[]);
+        let pod = |namespace, cpu_seconds| PodIn {
+            hour: hour(3),
+            namespace,
+            node: "n1",
+            pod: namespace,
+            usage_cpu: Some(cpu_seconds),
+            ..Default::default()
+        };
+        let rows = [
+            pod("team-a1", 3600.0),
+            pod("team-b", 1800.0),
+            pod("ops", 900.0),
+        ];
+        state.push_pod_usage(&pod_batch(&rows, true)).unwrap();
+        let out = finish(state);
+        let usage = |ns| {
+            let r = out.row(&[("namespace", Some(ns))]);
+            (
+                out.int(r, "cost_category_id"),
+                out.float(r, "pod_usage_cpu_core_hours"),
+            )
+        };
+        // team-a1 matches team% and team-a%: id max(1, 2), sums joined twice: 2 × 3600 / 3600.
+        assert_eq!(usage("team-a1"), (Some(2), Some(2.0)));
+        // team-b matches team% only (LIKE is case-sensitive: not Team%): 1800 / 3600.
+        assert_eq!(usage("team-b"), (Some(1), Some(0.5)));
+        // ops matches nothing: NULL id, sums once: 900 / 3600.
+        assert_eq!(usage("ops"), (None, Some(0.25)));
     }
 }

@@ -3,19 +3,19 @@
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use rustc_hash::FxHashMap;
 
+use crate::calendar::days_in_month;
 use crate::capacity::HourlyCapacity;
 use crate::config::Config;
-use crate::cost_category::CategoryMatch;
+use crate::cost_category::NamespaceCategories;
 use crate::error::{KernelError, Result};
-use crate::input::{day_of_ms, floats, timestamps, StringReader};
+use crate::input::{rows_of_day, StringReader};
 use crate::intern::{Interner, StrId};
-use crate::labels::{LabelSets, ObjectLabels, EMPTY_SET};
-use crate::output::{OutputBuilder, RunConstants, SummaryRow};
-use crate::pod::{capacity_hours, pod_groups, DailyPods, PodValues, GIB};
-use crate::storage::{storage_groups, StorageDay, StorageValues, VolumeKey};
-use crate::unallocated::{unallocated_rows, PodRowValues};
+use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, EMPTY_SET};
+use crate::output::{OutputBuilder, RunConstants};
+use crate::pod::{pod_groups, write_pod_rows, DailyPods, PodColumns, PodKey};
+use crate::storage::{storage_groups, write_storage_rows, StorageDay, VolumeKey, VolumeMeasures};
+use crate::unallocated::write_unallocated_rows;
 
 pub struct DayState {
     config: Arc<Config>,
@@ -58,17 +58,6 @@ impl Drop for DayState {
     fn drop(&mut self) {
         std::mem::take(&mut self.scratch).release();
     }
-}
-
-/// Fill `rows` with the rows of the batch whose interval_start falls on `day`, with their timestamps.
-fn rows_of_day(batch: &RecordBatch, day: i32, rows: &mut Vec<(usize, i64)>) -> Result<()> {
-    let ts = timestamps(batch, "interval_start")?;
-    rows.clear();
-    rows.extend(
-        (0..batch.num_rows())
-            .filter_map(|i| ts.get(i).filter(|&t| day_of_ms(t) == day).map(|t| (i, t))),
-    );
-    Ok(())
 }
 
 impl DayState {
@@ -118,56 +107,32 @@ impl DayState {
             self.reader.read(batch, name, &mut self.strings, out)?;
         }
         let rows = &scratch.rows;
-        let metric_names = [
-            "pod_usage_cpu_core_seconds",
-            "pod_request_cpu_core_seconds",
-            "pod_limit_cpu_core_seconds",
-            "pod_usage_memory_byte_seconds",
-            "pod_request_memory_byte_seconds",
-            "pod_limit_memory_byte_seconds",
-        ];
-        let metrics = metric_names
-            .iter()
-            .map(|n| floats(batch, n))
-            .collect::<Result<Vec<_>>>()?;
-        let eff_cpu = floats(batch, "pod_effective_usage_cpu_core_seconds")?;
-        let eff_mem = floats(batch, "pod_effective_usage_memory_byte_seconds")?;
-        let cap_cores = floats(batch, "node_capacity_cpu_cores")?;
-        let cap_cpu_s = floats(batch, "node_capacity_cpu_core_seconds")?;
-        let cap_mem = floats(batch, "node_capacity_memory_bytes")?;
-        let cap_mem_s = floats(batch, "node_capacity_memory_byte_seconds")?;
+        let columns = PodColumns::read(batch, rows)?;
         for &(i, t) in rows {
-            let set = self.labels.filtered(
-                raw_labels[i],
-                &self.strings,
-                &self.config.filter,
-                "pod_labels",
-            )?;
-            self.capacity
-                .observe(t, node[i], cap_cpu_s.get(i), cap_mem_s.get(i));
-            let values = PodValues {
-                metrics: [
-                    metrics[0].get(i),
-                    metrics[1].get(i),
-                    metrics[2].get(i),
-                    metrics[3].get(i),
-                    metrics[4].get(i),
-                    metrics[5].get(i),
-                ],
-                effective: [eff_cpu.get(i), eff_mem.get(i)],
-                capacity_cores: cap_cores.get(i),
-                capacity_memory_bytes: cap_mem.get(i),
-            };
-            self.pods.observe(
-                &self.strings,
-                namespace[i],
+            let set = self
+                .labels
+                .filtered(
+                    raw_labels[i],
+                    &self.strings,
+                    &self.config.filter,
+                    "pod_labels",
+                )
+                .map_err(|e| e.at_hour(t))?;
+            let hour = columns.hour(i);
+            self.capacity.observe(
+                t,
                 node[i],
-                pod[i],
-                raw_labels[i],
-                set,
-                resource_id[i],
-                &values,
+                hour.capacity_cpu_core_seconds,
+                hour.capacity_memory_byte_seconds,
             );
+            let key = PodKey {
+                namespace: namespace[i],
+                node: node[i],
+                pod: pod[i],
+                raw_labels: raw_labels[i],
+            };
+            self.pods
+                .observe(&self.strings, key, set, resource_id[i], &hour);
         }
         Ok(())
     }
@@ -196,24 +161,27 @@ impl DayState {
             self.reader.read(batch, name, &mut self.strings, out)?;
         }
         let rows = &scratch.rows;
-        let capacity = floats(batch, "persistentvolumeclaim_capacity_bytes")?;
-        let cap_s = floats(batch, "persistentvolumeclaim_capacity_byte_seconds")?;
-        let request_s = floats(batch, "volume_request_storage_byte_seconds")?;
-        let usage_s = floats(batch, "persistentvolumeclaim_usage_byte_seconds")?;
+        let columns = VolumeMeasures::read(batch, rows)?;
         let filter = &self.config.filter;
-        for &(i, _) in rows {
-            let pv_set = self.labels.filtered(
-                pv_labels[i],
-                &self.strings,
-                filter,
-                "persistentvolume_labels",
-            )?;
-            let pvc_set = self.labels.filtered(
-                pvc_labels[i],
-                &self.strings,
-                filter,
-                "persistentvolumeclaim_labels",
-            )?;
+        for &(i, t) in rows {
+            let pv_set = self
+                .labels
+                .filtered(
+                    pv_labels[i],
+                    &self.strings,
+                    filter,
+                    "persistentvolume_labels",
+                )
+                .map_err(|e| e.at_hour(t))?;
+            let pvc_set = self
+                .labels
+                .filtered(
+                    pvc_labels[i],
+                    &self.strings,
+                    filter,
+                    "persistentvolumeclaim_labels",
+                )
+                .map_err(|e| e.at_hour(t))?;
             let key = VolumeKey {
                 namespace: namespace[i],
                 pod: pod[i],
@@ -224,11 +192,7 @@ impl DayState {
                 pv_labels_raw: pv_labels[i],
                 pvc_labels_raw: pvc_labels[i],
             };
-            let values = StorageValues {
-                capacity_bytes: capacity.get(i),
-                sums: [cap_s.get(i), request_s.get(i), usage_s.get(i)],
-            };
-            self.storage.observe(key, pv_set, pvc_set, &values);
+            self.storage.observe(key, pv_set, pvc_set, &columns.hour(i));
         }
         Ok(())
     }
@@ -260,7 +224,7 @@ impl DayState {
         node: bool,
     ) -> Result<()> {
         let [objects, raw, ..] = &scratch.ids;
-        for &(i, _) in &scratch.rows {
+        for &(i, t) in &scratch.rows {
             let target = if node {
                 &mut self.node_labels
             } else {
@@ -269,9 +233,10 @@ impl DayState {
             if !target.observe_raw(objects[i], raw[i]) {
                 continue;
             }
-            let set =
-                self.labels
-                    .filtered(raw[i], &self.strings, &self.config.filter, labels_column)?;
+            let set = self
+                .labels
+                .filtered(raw[i], &self.strings, &self.config.filter, labels_column)
+                .map_err(|e| e.at_hour(t))?;
             target.add_set(objects[i], set);
         }
         Ok(())
@@ -289,26 +254,17 @@ impl DayState {
     pub fn finish(&mut self, run: &RunConstants) -> Result<RecordBatch> {
         self.check_open()?;
         self.finished = true;
-        let (node_capacity, cluster) = self.capacity.daily();
-        let cluster_hours = capacity_hours(&cluster);
-
-        // Each namespace's cost-category match, computed once a day.
-        let mut categories: FxHashMap<StrId, CategoryMatch> = FxHashMap::default();
+        let capacity = self.capacity.daily();
         let strings = &self.strings;
-        let config = Arc::clone(&self.config);
-        let mut category = |ns: StrId| {
-            let m = categories
-                .entry(ns)
-                .or_insert_with(|| config.categories.matching(strings.get(ns)));
-            (m.max_id(), m.multiplicity())
-        };
+        let config = &*self.config;
+        let mut categories = NamespaceCategories::new(&config.categories, strings);
         let pods = pod_groups(
             &self.pods,
             strings,
             &mut self.labels,
             &self.node_labels,
             &self.namespace_labels,
-            &mut category,
+            |ns| categories.join(ns),
         );
         let volumes = storage_groups(
             &self.storage,
@@ -316,174 +272,204 @@ impl DayState {
             &mut self.labels,
             &self.node_labels,
             &self.namespace_labels,
-            &mut category,
+            |ns| categories.join(ns),
+        );
+        let labels = RenderedLabels::new(
+            &self.labels,
+            pods.iter()
+                .map(|g| g.labels)
+                .chain(volumes.iter().map(|g| g.labels)),
         );
 
         let mut out = OutputBuilder::new(self.day);
-        // Each label set used by a row, rendered once.
-        let labels = &self.labels;
-        let mut json_of: Vec<Option<String>> = vec![None; labels.len()];
-        for id in pods
-            .iter()
-            .map(|g| g.labels)
-            .chain(volumes.iter().map(|g| g.labels))
-            .chain([EMPTY_SET])
-        {
-            json_of[id as usize].get_or_insert_with(|| labels.to_json(id));
-        }
-        let json = |id: u32| -> &str { json_of[id as usize].as_deref().unwrap_or("{}") };
-
-        let mut pod_values: Vec<PodRowValues> = Vec::with_capacity(pods.len());
-        for g in &pods {
-            let cap = node_capacity.get(&g.node).copied().unwrap_or_default();
-            let (node_cpu_h, node_mem_h) = capacity_hours(&cap);
-            let s = |i: usize, mem: bool| {
-                g.sums[i]
-                    .get()
-                    .map(|v| if mem { v / 3600.0 * GIB } else { v / 3600.0 })
-            };
-            let pod = [
-                s(0, false),
-                s(1, false),
-                s(2, false),
-                s(3, false),
-                s(4, true),
-                s(5, true),
-                s(6, true),
-                s(7, true),
-            ];
-            let capacity = [
-                g.capacity_cores.get(),
-                node_cpu_h,
-                g.capacity_memory_bytes.get().map(|v| v * GIB),
-                node_mem_h,
-                cluster_hours.0,
-                cluster_hours.1,
-            ];
-            let labels_json = json(g.labels);
-            out.push(&SummaryRow {
-                data_source: "Pod",
-                namespace: strings.get(g.namespace),
-                node: strings.get(g.node),
-                resource_id: strings.get(g.resource_id),
-                pod_labels: Some(labels_json),
-                pod,
-                capacity,
-                all_labels: labels_json,
-                infrastructure_usage_cost: true,
-                cost_category_id: g.cost_category_id,
-                ..Default::default()
-            });
-            pod_values.push(PodRowValues {
-                namespace: g.namespace,
-                node: g.node,
-                resource_id: g.resource_id,
-                used: [pod[0], pod[1], pod[2], pod[4], pod[5], pod[6]],
-                capacity,
-            });
-        }
-
-        let days_in_month = days_in_month(self.day) as f64;
-        let month_seconds = 86400.0 * days_in_month;
-        for g in &volumes {
-            let months = |v: Option<f64>| v.map(|v| v / month_seconds * GIB);
-            let shared = |v: Option<f64>| match (v, g.node_count) {
-                (Some(v), Some(n)) => Some(v / n),
-                _ => None,
-            };
-            let labels_json = json(g.labels);
-            out.push(&SummaryRow {
-                data_source: "Storage",
-                namespace: strings.get(g.key.namespace),
-                node: strings.get(g.key.node),
-                resource_id: strings.get(g.key.resource_id),
-                persistentvolumeclaim: strings.get(g.key.pvc),
-                persistentvolume: strings.get(g.key.pv),
-                storageclass: strings.get(g.key.storageclass),
-                volume_labels: Some(labels_json),
-                all_labels: labels_json,
-                storage: [
-                    g.capacity_bytes.get().map(|v| v * GIB),
-                    months(g.sums[0].get()),
-                    months(shared(g.sums[1].get())),
-                    months(shared(g.sums[2].get())),
-                ],
-                infrastructure_usage_cost: true,
-                cost_category_id: g.cost_category_id,
-                csi_volume_handle: strings.get(g.key.csi_volume_handle),
-                ..Default::default()
-            });
-        }
-
-        let empty = json(EMPTY_SET);
-        for u in unallocated_rows(&pod_values, strings, |n, r| config.role_of(n, r)) {
-            let matched = config.categories.matching(u.namespace);
-            let ids: Vec<Option<i64>> = if matched.ids.is_empty() {
-                vec![None]
-            } else {
-                matched.ids.iter().map(|&i| Some(i)).collect()
-            };
-            for id in ids {
-                out.push(&SummaryRow {
-                    data_source: "Pod",
-                    namespace: u.namespace,
-                    node: strings.get(u.node),
-                    resource_id: strings.get(u.resource_id),
-                    pod: [
-                        u.values[0],
-                        u.values[1],
-                        u.values[2],
-                        None,
-                        u.values[3],
-                        u.values[4],
-                        u.values[5],
-                        None,
-                    ],
-                    capacity: u.capacity,
-                    all_labels: empty,
-                    cost_category_id: id,
-                    ..Default::default()
-                });
-            }
-        }
+        let pod_rows = write_pod_rows(&pods, &capacity, strings, &labels, &mut out);
+        write_storage_rows(
+            &volumes,
+            days_in_month(self.day),
+            strings,
+            &labels,
+            &mut out,
+        );
+        write_unallocated_rows(&pod_rows, strings, config, labels.get(EMPTY_SET), &mut out);
         out.finish(run)
-    }
-}
-
-/// Days in the month of a day number (days since 1970-01-01).
-pub fn days_in_month(day: i32) -> u32 {
-    // Civil-from-days (Howard Hinnant's algorithm) for the year and month.
-    let z = day as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ => {
-            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
-                29
-            } else {
-                28
-            }
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::days_in_month;
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array};
+    use arrow::buffer::{NullBuffer, ScalarBuffer};
+
+    use crate::error::{ErrorKind, KernelError};
+    use crate::testing::*;
+
+    fn pod_at(h: i64) -> PodIn {
+        PodIn {
+            hour: hour(h),
+            namespace: "ns",
+            node: "n1",
+            pod: "p",
+            usage_cpu: Some(3600.0),
+            capacity_memory_bytes: Some(GIB_BYTES),
+            ..Default::default()
+        }
+    }
+
+    fn expect_non_finite(err: KernelError, column: &str, value: &str, at: &str) {
+        assert_eq!(err.kind(), ErrorKind::InputData);
+        assert_eq!(err.column(), Some(column));
+        assert_eq!(err.hour().as_deref(), Some(at));
+        assert_eq!(err.to_string(), format!("column {column}: {value} at {at}"));
+    }
 
     #[test]
-    fn month_lengths() {
-        // 2027-02-10 is day 20_859; 2027-01-31 is 20_849; 2024-02-29 is 19_782.
-        assert_eq!(days_in_month(20_859), 28);
-        assert_eq!(days_in_month(20_849), 31);
-        assert_eq!(days_in_month(19_782), 29);
-        assert_eq!(days_in_month(0), 31);
+    fn nan_usage_names_the_column_and_the_first_such_hour() {
+        let rows = [
+            pod_at(2),
+            PodIn {
+                usage_cpu: Some(f64::NAN),
+                ..pod_at(4)
+            },
+            PodIn {
+                usage_cpu: Some(f64::NAN),
+                ..pod_at(5)
+            },
+        ];
+        let err = day().push_pod_usage(&pod_batch(&rows, true)).unwrap_err();
+        expect_non_finite(
+            err,
+            "pod_usage_cpu_core_seconds",
+            "NaN",
+            "2026-08-03T04:00:00",
+        );
+    }
+
+    #[test]
+    fn infinite_capacity_is_an_error() {
+        let rows = [PodIn {
+            capacity_memory_bytes: Some(f64::INFINITY),
+            ..pod_at(7)
+        }];
+        let err = day().push_pod_usage(&pod_batch(&rows, true)).unwrap_err();
+        expect_non_finite(
+            err,
+            "node_capacity_memory_bytes",
+            "Infinity",
+            "2026-08-03T07:00:00",
+        );
+    }
+
+    #[test]
+    fn negative_infinite_storage_capacity_is_an_error_not_a_null() {
+        let rows = [StorageIn {
+            hour: hour(23),
+            namespace: "ns",
+            pod: "p",
+            pvc: "c",
+            pv: "v",
+            capacity_bytes: Some(f64::NEG_INFINITY),
+            ..Default::default()
+        }];
+        let err = day().push_storage_usage(&storage_batch(&rows)).unwrap_err();
+        expect_non_finite(
+            err,
+            "persistentvolumeclaim_capacity_bytes",
+            "-Infinity",
+            "2026-08-03T23:00:00",
+        );
+    }
+
+    #[test]
+    fn effective_usage_is_checked_too() {
+        let rows = [PodIn {
+            effective_memory: Some(f64::NEG_INFINITY),
+            ..pod_at(0)
+        }];
+        let err = day().push_pod_usage(&pod_batch(&rows, true)).unwrap_err();
+        expect_non_finite(
+            err,
+            "pod_effective_usage_memory_byte_seconds",
+            "-Infinity",
+            "2026-08-03T00:00:00",
+        );
+    }
+
+    #[test]
+    fn nulls_and_other_days_rows_are_not_checked() {
+        let mut state = day();
+        // A row of the next day with NaN: not this day's concern (its own day reports it).
+        let rows = [
+            pod_at(1),
+            PodIn {
+                usage_cpu: Some(f64::NAN),
+                ..pod_at(24)
+            },
+        ];
+        state.push_pod_usage(&pod_batch(&rows, true)).unwrap();
+        // A NULL slot whose buffer value happens to be NaN is NULL, not NaN.
+        let base = pod_batch(&[pod_at(2), pod_at(3)], true);
+        let nan_under_null: ArrayRef = Arc::new(Float64Array::new(
+            ScalarBuffer::from(vec![1800.0, f64::NAN]),
+            Some(NullBuffer::from(vec![true, false])),
+        ));
+        state
+            .push_pod_usage(&with_column(
+                &base,
+                "pod_usage_cpu_core_seconds",
+                Some(nan_under_null),
+            ))
+            .unwrap();
+        let out = finish(state);
+        let r = out.row(&[("namespace", Some("ns"))]);
+        // Hour 1: 3600; hour 2: 1800; hour 3: NULL → 5400 / 3600.
+        assert_eq!(out.float(r, "pod_usage_cpu_core_hours"), Some(1.5));
+    }
+
+    #[test]
+    fn a_missing_required_column_is_named() {
+        let base = pod_batch(&[pod_at(0)], true);
+        let without = with_column(&base, "node_capacity_cpu_cores", None);
+        let err = day().push_pod_usage(&without).unwrap_err();
+        assert!(matches!(err, KernelError::MissingColumn { .. }));
+        assert_eq!(err.kind(), ErrorKind::InputData);
+        assert_eq!(err.column(), Some("node_capacity_cpu_cores"));
+        assert_eq!(err.hour(), None);
+        assert_eq!(err.to_string(), "column node_capacity_cpu_cores is missing");
+    }
+
+    #[test]
+    fn a_column_of_the_wrong_type_is_input_data() {
+        let base = pod_batch(&[pod_at(0)], true);
+        let ints: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![1]));
+        let wrong = with_column(&base, "pod_limit_cpu_core_seconds", Some(ints));
+        let err = day().push_pod_usage(&wrong).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InputData);
+        assert_eq!(
+            err.to_string(),
+            "column pod_limit_cpu_core_seconds has type Int64, expected double"
+        );
+    }
+
+    #[test]
+    fn pushing_after_finish_is_internal_misuse() {
+        let mut state = day();
+        state
+            .push_pod_usage(&pod_batch(&[pod_at(0)], true))
+            .unwrap();
+        let run = crate::output::RunConstants {
+            report_period_id: 1,
+            cluster_id: "c".into(),
+            cluster_alias: None,
+            source_uuid: "s".into(),
+        };
+        state.finish(&run).unwrap();
+        let err = state
+            .push_pod_usage(&pod_batch(&[pod_at(1)], true))
+            .unwrap_err();
+        assert!(matches!(err, KernelError::Finished));
+        assert_eq!(err.kind(), ErrorKind::Internal);
+        assert!(matches!(state.finish(&run), Err(KernelError::Finished)));
     }
 }

@@ -1,4 +1,5 @@
-//! Reading the columns of one input batch: strings as interned ids, floats, and each row's day.
+//! Reading the columns of one input batch: strings as interned ids, finite floats, and the
+//! rows of the day.
 
 use arrow::array::{Array, AsArray, DictionaryArray, StringArray};
 use arrow::buffer::NullBuffer;
@@ -8,15 +9,9 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
+use crate::calendar::day_of_ms;
 use crate::error::{KernelError, Result};
 use crate::intern::{Interner, StrId, NULL};
-
-const MS_PER_DAY: i64 = 86_400_000;
-
-/// The day (days since 1970-01-01) of a timestamp in milliseconds.
-pub fn day_of_ms(ms: i64) -> i32 {
-    ms.div_euclid(MS_PER_DAY) as i32
-}
 
 fn column<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a dyn Array> {
     batch
@@ -77,16 +72,75 @@ fn primitive<'a, T: ArrowPrimitiveType>(
     })
 }
 
-/// interval_start as milliseconds.
-pub fn timestamps<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Values<'a, i64>> {
-    primitive::<TimestampMillisecondType>(batch, name, "timestamp[ms]")
+/// Fill `rows` with the rows of the batch whose interval_start falls on `day`, with their
+/// interval_start in milliseconds.
+pub fn rows_of_day(batch: &RecordBatch, day: i32, rows: &mut Vec<(usize, i64)>) -> Result<()> {
+    let ts = primitive::<TimestampMillisecondType>(batch, "interval_start", "timestamp[ms]")?;
+    rows.clear();
+    rows.extend(
+        (0..batch.num_rows())
+            .filter_map(|i| ts.get(i).filter(|&t| day_of_ms(t) == day).map(|t| (i, t))),
+    );
+    Ok(())
 }
 
 /// A float64 column; NULLs (or a column of nulls, as old files without it read) are `None`.
 pub type Floats<'a> = Values<'a, f64>;
 
-pub fn floats<'a>(batch: &'a RecordBatch, name: &'static str) -> Result<Floats<'a>> {
-    primitive::<Float64Type>(batch, name, "double")
+/// A float64 metric column, checked finite on the rows the kernel reads: `rows` holds each read
+/// row with its interval_start, and a NaN or ±Infinity there is [`KernelError::NonFinite`] naming
+/// the first such row's hour. NULL slots are not checked (their buffer values mean nothing).
+pub fn finite_floats<'a>(
+    batch: &'a RecordBatch,
+    name: &'static str,
+    rows: &[(usize, i64)],
+) -> Result<Floats<'a>> {
+    let values = primitive::<Float64Type>(batch, name, "double")?;
+    if values.all_null || all_finite(values.values) {
+        return Ok(values);
+    }
+    match rows
+        .iter()
+        .find_map(|&(i, t)| values.get(i).filter(|v| !v.is_finite()).map(|v| (v, t)))
+    {
+        Some((value, hour)) => Err(KernelError::NonFinite {
+            column: name,
+            value,
+            hour,
+        }),
+        None => Ok(values),
+    }
+}
+
+/// Whether every value of a buffer is finite; with AVX2 where the CPU has it.
+fn all_finite(values: &[f64]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { all_finite_avx2(values) };
+    }
+    zero_products_sum_to_zero(values)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn all_finite_avx2(values: &[f64]) -> bool {
+    zero_products_sum_to_zero(values)
+}
+
+/// `v × 0` is 0 for a finite `v` and NaN for NaN or ±Infinity, so the sum of those products is 0
+/// exactly when every value is finite; sixteen independent lanes let the compiler vectorize it.
+#[inline(always)]
+fn zero_products_sum_to_zero(values: &[f64]) -> bool {
+    let mut lanes = [0.0f64; 16];
+    let mut blocks = values.chunks_exact(16);
+    for block in &mut blocks {
+        for (lane, v) in lanes.iter_mut().zip(block) {
+            *lane += v * 0.0;
+        }
+    }
+    let tail: f64 = blocks.remainder().iter().map(|v| v * 0.0).sum();
+    lanes.iter().sum::<f64>() + tail == 0.0
 }
 
 /// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is
@@ -170,5 +224,33 @@ impl StringReader {
             other => return Err(type_error(name, other, "string")),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn finite_scan_finds_any_nan_or_infinity() {
+        let mut values: Vec<f64> = (0..1000).map(|i| i as f64 * -1.5e300).collect();
+        assert!(all_finite(&values));
+        assert!(all_finite(&[]));
+        // In the vectorized blocks and in the tail of fewer than eight values.
+        for at in [0, 7, 8, 500, 995, 999] {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let kept = values[at];
+                values[at] = bad;
+                assert!(!all_finite(&values), "{bad} at {at}");
+                values[at] = kept;
+            }
+        }
+        // Huge finite values do not overflow: each is multiplied by 0 before the sum.
+        assert!(all_finite(&[
+            f64::MAX,
+            f64::MAX,
+            -f64::MAX,
+            f64::MIN_POSITIVE
+        ]));
     }
 }

@@ -183,6 +183,7 @@ impl LabelSets {
             column,
             reason: reason.to_string(),
             value: text.chars().take(200).collect(),
+            hour: None,
         };
         let filtered = filter.filter_json(text).map_err(|reason| bad(&reason))?;
         // Already sorted by key string, which interning does not change.
@@ -251,6 +252,27 @@ impl LabelSets {
         }
         out.push('}');
         out
+    }
+}
+
+/// The JSON text of the label sets a day's rows use, each rendered once.
+pub struct RenderedLabels {
+    json: Vec<Option<String>>,
+}
+
+impl RenderedLabels {
+    /// Render `used` and `{}`.
+    pub fn new(labels: &LabelSets, used: impl IntoIterator<Item = SetId>) -> Self {
+        let mut json: Vec<Option<String>> = vec![None; labels.len()];
+        for id in used.into_iter().chain([EMPTY_SET]) {
+            json[id as usize].get_or_insert_with(|| labels.to_json(id));
+        }
+        Self { json }
+    }
+
+    /// The JSON of a rendered set (`{}` for any other).
+    pub fn get(&self, id: SetId) -> &str {
+        self.json[id as usize].as_deref().unwrap_or("{}")
     }
 }
 
@@ -377,5 +399,66 @@ mod tests {
             .filtered(raw, &strings, &filter, "pod_labels")
             .unwrap_err();
         assert!(err.to_string().contains("not a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn node_namespace_and_pod_labels_merge_and_fan_out() {
+        use crate::testing::*;
+        let mut state = day_with(&["app", "tier", "env"], &[], &[]);
+        // Node n1 had two filtered label sets during the day (the hour-5 set again at hour 6,
+        // with a key not enabled, is the same set); the namespace had one.
+        let node_labels = [
+            (hour(0), "n1", r#"{"tier":"a","app":"node"}"#),
+            (hour(5), "n1", r#"{"tier":"b","app":"node"}"#),
+            (hour(6), "n1", r#"{"app":"node","tier":"b","rack":"7"}"#),
+            (hour(0) - 3_600_000, "n1", r#"{"tier":"yesterday"}"#),
+        ];
+        state
+            .push_node_labels(&labels_batch("node", "node_labels", &node_labels))
+            .unwrap();
+        let namespace_labels = [(hour(0), "shop", r#"{"env":"prod","app":"ns"}"#)];
+        state
+            .push_namespace_labels(&labels_batch(
+                "namespace",
+                "namespace_labels",
+                &namespace_labels,
+            ))
+            .unwrap();
+        let pod = PodIn {
+            hour: hour(2),
+            namespace: "shop",
+            node: "n1",
+            pod: "web",
+            labels: r#"{"app":"web"}"#,
+            usage_cpu: Some(1800.0),
+            ..Default::default()
+        };
+        state.push_pod_usage(&pod_batch(&[pod], true)).unwrap();
+        let out = finish(state);
+        // node ⊕ namespace ⊕ pod, the later winning on app; once per node label set, each
+        // with the whole sum (1800 / 3600).
+        for tier in ["a", "b"] {
+            let labels = format!(r#"{{"app":"web","env":"prod","tier":"{tier}"}}"#);
+            let r = out.row(&[("pod_labels", Some(labels.as_str()))]);
+            assert_eq!(out.float(r, "pod_usage_cpu_core_hours"), Some(0.5));
+        }
+        // Two Pod rows and one unallocated row (no node role: NULL namespace).
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn label_error_names_column_and_hour() {
+        use crate::testing::*;
+        let mut state = day_with(&["app"], &[], &[]);
+        let rows = [(hour(9), "n1", r#"{"app":["x"]}"#)];
+        let err = state
+            .push_node_labels(&labels_batch("node", "node_labels", &rows))
+            .unwrap_err();
+        assert_eq!(err.column(), Some("node_labels"));
+        assert_eq!(err.hour().as_deref(), Some("2026-08-03T09:00:00"));
+        assert_eq!(
+            err.to_string(),
+            r#"column node_labels: a label value is not a scalar in label value "{\"app\":[\"x\"]}" at 2026-08-03T09:00:00"#
+        );
     }
 }

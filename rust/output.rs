@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
+use crate::metrics::{Capacity, Measures, PodMeasures};
 
 pub const INFRASTRUCTURE_USAGE_COST: &str =
     r#"{"cpu": 0.000000000, "memory": 0.000000000, "storage": 0.000000000}"#;
@@ -30,46 +31,101 @@ pub struct SummaryRow<'a> {
     pub node: Option<&'a str>,
     pub resource_id: Option<&'a str>,
     pub pod_labels: Option<&'a str>,
-    /// usage, request, effective, limit cpu core-hours; then the same in memory GiB-hours.
-    pub pod: [Option<f64>; 8],
-    /// node cores, node core-hours, node GiB, node GiB-hours, cluster core-hours, cluster GiB-hours.
-    pub capacity: [Option<f64>; 6],
+    /// cpu core-hours and memory GiB-hours.
+    pub pod: PodMeasures<Option<f64>>,
+    pub capacity: Capacity<Option<f64>>,
     pub persistentvolumeclaim: Option<&'a str>,
     pub persistentvolume: Option<&'a str>,
     pub storageclass: Option<&'a str>,
     pub volume_labels: Option<&'a str>,
     pub all_labels: &'a str,
-    /// capacity GiB, capacity GiB-months, request GiB-months, usage GiB-months.
-    pub storage: [Option<f64>; 4],
+    pub storage: StorageColumns<Option<f64>>,
     pub infrastructure_usage_cost: bool,
     pub cost_category_id: Option<i64>,
     pub csi_volume_handle: Option<&'a str>,
 }
 
-const POD_COLUMNS: [&str; 8] = [
-    "pod_usage_cpu_core_hours",
-    "pod_request_cpu_core_hours",
-    "pod_effective_usage_cpu_core_hours",
-    "pod_limit_cpu_core_hours",
-    "pod_usage_memory_gigabyte_hours",
-    "pod_request_memory_gigabyte_hours",
-    "pod_effective_usage_memory_gigabyte_hours",
-    "pod_limit_memory_gigabyte_hours",
-];
-const CAPACITY_COLUMNS: [&str; 6] = [
-    "node_capacity_cpu_cores",
-    "node_capacity_cpu_core_hours",
-    "node_capacity_memory_gigabytes",
-    "node_capacity_memory_gigabyte_hours",
-    "cluster_capacity_cpu_core_hours",
-    "cluster_capacity_memory_gigabyte_hours",
-];
-const STORAGE_COLUMNS: [&str; 4] = [
-    "persistentvolumeclaim_capacity_gigabyte",
-    "persistentvolumeclaim_capacity_gigabyte_months",
-    "volume_request_storage_gigabyte_months",
-    "persistentvolumeclaim_usage_gigabyte_months",
-];
+/// The persistent volume claim columns of a summary row (GiB and GiB-months).
+#[derive(Default)]
+pub struct StorageColumns<T> {
+    pub capacity_gigabyte: T,
+    pub capacity_gigabyte_months: T,
+    pub request_gigabyte_months: T,
+    pub usage_gigabyte_months: T,
+}
+
+/// Each pod measure's builder with its output column, in output order.
+fn pod_columns(b: &mut PodMeasures<Float64Builder>) -> [(&'static str, &mut Float64Builder); 8] {
+    let (cpu, memory) = (&mut b.cpu, &mut b.memory);
+    [
+        ("pod_usage_cpu_core_hours", &mut cpu.usage),
+        ("pod_request_cpu_core_hours", &mut cpu.request),
+        ("pod_effective_usage_cpu_core_hours", &mut cpu.effective),
+        ("pod_limit_cpu_core_hours", &mut cpu.limit),
+        ("pod_usage_memory_gigabyte_hours", &mut memory.usage),
+        ("pod_request_memory_gigabyte_hours", &mut memory.request),
+        (
+            "pod_effective_usage_memory_gigabyte_hours",
+            &mut memory.effective,
+        ),
+        ("pod_limit_memory_gigabyte_hours", &mut memory.limit),
+    ]
+}
+
+/// Each capacity builder with its output column, in output order.
+fn capacity_columns(b: &mut Capacity<Float64Builder>) -> [(&'static str, &mut Float64Builder); 6] {
+    [
+        ("node_capacity_cpu_cores", &mut b.node_cpu_cores),
+        ("node_capacity_cpu_core_hours", &mut b.node_cpu_core_hours),
+        (
+            "node_capacity_memory_gigabytes",
+            &mut b.node_memory_gigabytes,
+        ),
+        (
+            "node_capacity_memory_gigabyte_hours",
+            &mut b.node_memory_gigabyte_hours,
+        ),
+        (
+            "cluster_capacity_cpu_core_hours",
+            &mut b.cluster_cpu_core_hours,
+        ),
+        (
+            "cluster_capacity_memory_gigabyte_hours",
+            &mut b.cluster_memory_gigabyte_hours,
+        ),
+    ]
+}
+
+/// Each volume builder with its output column, in output order.
+fn storage_columns(
+    b: &mut StorageColumns<Float64Builder>,
+) -> [(&'static str, &mut Float64Builder); 4] {
+    [
+        (
+            "persistentvolumeclaim_capacity_gigabyte",
+            &mut b.capacity_gigabyte,
+        ),
+        (
+            "persistentvolumeclaim_capacity_gigabyte_months",
+            &mut b.capacity_gigabyte_months,
+        ),
+        (
+            "volume_request_storage_gigabyte_months",
+            &mut b.request_gigabyte_months,
+        ),
+        (
+            "persistentvolumeclaim_usage_gigabyte_months",
+            &mut b.usage_gigabyte_months,
+        ),
+    ]
+}
+
+fn append(b: &mut Measures<Float64Builder>, v: &Measures<Option<f64>>) {
+    b.usage.append_option(v.usage);
+    b.request.append_option(v.request);
+    b.effective.append_option(v.effective);
+    b.limit.append_option(v.limit);
+}
 
 /// `n` random (version 4) uuids as text, written straight into one fixed-width string buffer.
 fn new_uuids(n: usize) -> StringArray {
@@ -89,22 +145,18 @@ pub struct OutputBuilder {
     node: StringBuilder,
     resource_id: StringBuilder,
     pod_labels: StringBuilder,
-    pod: Vec<Float64Builder>,
-    capacity: Vec<Float64Builder>,
+    pod: PodMeasures<Float64Builder>,
+    capacity: Capacity<Float64Builder>,
     pvc: StringBuilder,
     pv: StringBuilder,
     storageclass: StringBuilder,
     volume_labels: StringBuilder,
     all_labels: StringBuilder,
-    storage: Vec<Float64Builder>,
+    storage: StorageColumns<Float64Builder>,
     infrastructure_usage_cost: StringBuilder,
     cost_category_id: Int64Builder,
     csi_volume_handle: StringBuilder,
     rows: usize,
-}
-
-fn floats(n: usize) -> Vec<Float64Builder> {
-    (0..n).map(|_| Float64Builder::new()).collect()
 }
 
 impl OutputBuilder {
@@ -116,14 +168,14 @@ impl OutputBuilder {
             node: StringBuilder::new(),
             resource_id: StringBuilder::new(),
             pod_labels: StringBuilder::new(),
-            pod: floats(8),
-            capacity: floats(6),
+            pod: Default::default(),
+            capacity: Default::default(),
             pvc: StringBuilder::new(),
             pv: StringBuilder::new(),
             storageclass: StringBuilder::new(),
             volume_labels: StringBuilder::new(),
             all_labels: StringBuilder::new(),
-            storage: floats(4),
+            storage: Default::default(),
             infrastructure_usage_cost: StringBuilder::new(),
             cost_category_id: Int64Builder::new(),
             csi_volume_handle: StringBuilder::new(),
@@ -137,20 +189,32 @@ impl OutputBuilder {
         self.node.append_option(r.node);
         self.resource_id.append_option(r.resource_id);
         self.pod_labels.append_option(r.pod_labels);
-        for (b, v) in self.pod.iter_mut().zip(r.pod) {
-            b.append_option(v);
-        }
-        for (b, v) in self.capacity.iter_mut().zip(r.capacity) {
-            b.append_option(v);
-        }
+        append(&mut self.pod.cpu, &r.pod.cpu);
+        append(&mut self.pod.memory, &r.pod.memory);
+        let (b, c) = (&mut self.capacity, &r.capacity);
+        b.node_cpu_cores.append_option(c.node_cpu_cores);
+        b.node_cpu_core_hours.append_option(c.node_cpu_core_hours);
+        b.node_memory_gigabytes
+            .append_option(c.node_memory_gigabytes);
+        b.node_memory_gigabyte_hours
+            .append_option(c.node_memory_gigabyte_hours);
+        b.cluster_cpu_core_hours
+            .append_option(c.cluster_cpu_core_hours);
+        b.cluster_memory_gigabyte_hours
+            .append_option(c.cluster_memory_gigabyte_hours);
         self.pvc.append_option(r.persistentvolumeclaim);
         self.pv.append_option(r.persistentvolume);
         self.storageclass.append_option(r.storageclass);
         self.volume_labels.append_option(r.volume_labels);
         self.all_labels.append_value(r.all_labels);
-        for (b, v) in self.storage.iter_mut().zip(r.storage) {
-            b.append_option(v);
-        }
+        let (b, v) = (&mut self.storage, &r.storage);
+        b.capacity_gigabyte.append_option(v.capacity_gigabyte);
+        b.capacity_gigabyte_months
+            .append_option(v.capacity_gigabyte_months);
+        b.request_gigabyte_months
+            .append_option(v.request_gigabyte_months);
+        b.usage_gigabyte_months
+            .append_option(v.usage_gigabyte_months);
         self.infrastructure_usage_cost.append_option(
             r.infrastructure_usage_cost
                 .then_some(INFRASTRUCTURE_USAGE_COST),
@@ -203,10 +267,10 @@ impl OutputBuilder {
         add(s("node"), Arc::new(self.node.finish()));
         add(s("resource_id"), Arc::new(self.resource_id.finish()));
         add(s("pod_labels"), Arc::new(self.pod_labels.finish()));
-        for (name, b) in POD_COLUMNS.iter().zip(self.pod.iter_mut()) {
+        for (name, b) in pod_columns(&mut self.pod) {
             add(f(name), Arc::new(b.finish()));
         }
-        for (name, b) in CAPACITY_COLUMNS.iter().zip(self.capacity.iter_mut()) {
+        for (name, b) in capacity_columns(&mut self.capacity) {
             add(f(name), Arc::new(b.finish()));
         }
         add(s("persistentvolumeclaim"), Arc::new(self.pvc.finish()));
@@ -214,7 +278,7 @@ impl OutputBuilder {
         add(s("storageclass"), Arc::new(self.storageclass.finish()));
         add(s("volume_labels"), Arc::new(self.volume_labels.finish()));
         add(s("all_labels"), Arc::new(self.all_labels.finish()));
-        for (name, b) in STORAGE_COLUMNS.iter().zip(self.storage.iter_mut()) {
+        for (name, b) in storage_columns(&mut self.storage) {
             add(f(name), Arc::new(b.finish()));
         }
         add(s("source_uuid"), source_uuid);

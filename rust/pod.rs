@@ -1,96 +1,204 @@
 //! Pod rows: koku's daily pod rows (per namespace, node, pod and raw labels), then the summary
-//! groups per (namespace, node, merged labels) with their sums and maxima.
+//! groups per (namespace, node, merged labels) with their sums and maxima, written as the
+//! day's `Pod` rows.
 
+use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
-use crate::capacity::{DayCapacity, Max, Sum};
+use crate::accumulators::{add_present, greatest, Max, Sum};
+use crate::capacity::DailyCapacity;
+use crate::error::Result;
+use crate::input::{finite_floats, Floats};
 use crate::intern::{Interner, StrId, NULL};
-use crate::labels::{LabelSets, ObjectLabels, SetId};
+use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId};
+use crate::metrics::{pod_hours, Capacity, Measures, PodMeasures, Resources, GIB};
+use crate::output::{OutputBuilder, SummaryRow};
 
-pub const GIB: f64 = 1.0 / 1_073_741_824.0;
+/// The pod_usage columns of each measure.
+const MEASURE_COLUMNS: PodMeasures<&str> = Resources {
+    cpu: Measures {
+        usage: "pod_usage_cpu_core_seconds",
+        request: "pod_request_cpu_core_seconds",
+        effective: "pod_effective_usage_cpu_core_seconds",
+        limit: "pod_limit_cpu_core_seconds",
+    },
+    memory: Measures {
+        usage: "pod_usage_memory_byte_seconds",
+        request: "pod_request_memory_byte_seconds",
+        effective: "pod_effective_usage_memory_byte_seconds",
+        limit: "pod_limit_memory_byte_seconds",
+    },
+};
 
-/// Input metric order within [`DailyPod::sums`].
-pub const USAGE_CPU: usize = 0;
-pub const REQUEST_CPU: usize = 1;
-pub const LIMIT_CPU: usize = 2;
-pub const USAGE_MEM: usize = 3;
-pub const REQUEST_MEM: usize = 4;
-pub const LIMIT_MEM: usize = 5;
-
-/// NULL-aware sums packed densely: `present` marks which slots have seen a value.
-#[derive(Clone, Copy, Debug)]
-pub struct Sums<const N: usize> {
-    values: [f64; N],
-    present: u16,
+/// The float columns of one pod_usage batch, checked finite on the rows of the day.
+pub struct PodColumns<'a> {
+    measures: PodMeasures<Floats<'a>>,
+    capacity_cpu_cores: Floats<'a>,
+    capacity_cpu_core_seconds: Floats<'a>,
+    capacity_memory_bytes: Floats<'a>,
+    capacity_memory_byte_seconds: Floats<'a>,
 }
 
-impl<const N: usize> Default for Sums<N> {
-    fn default() -> Self {
-        Self {
-            values: [0.0; N],
-            present: 0,
+/// One hourly pod row's values (seconds, byte-seconds, cores, bytes).
+pub struct PodHour {
+    pub measures: PodMeasures<Option<f64>>,
+    pub capacity_cpu_cores: Option<f64>,
+    pub capacity_cpu_core_seconds: Option<f64>,
+    pub capacity_memory_bytes: Option<f64>,
+    pub capacity_memory_byte_seconds: Option<f64>,
+}
+
+impl<'a> PodColumns<'a> {
+    /// `rows`: the rows of the day with their interval_start.
+    pub fn read(batch: &'a RecordBatch, rows: &[(usize, i64)]) -> Result<Self> {
+        let read = |name| finite_floats(batch, name, rows);
+        let measures = |m: Measures<&'static str>| -> Result<Measures<Floats<'a>>> {
+            Ok(Measures {
+                usage: read(m.usage)?,
+                request: read(m.request)?,
+                effective: read(m.effective)?,
+                limit: read(m.limit)?,
+            })
+        };
+        Ok(Self {
+            measures: Resources {
+                cpu: measures(MEASURE_COLUMNS.cpu)?,
+                memory: measures(MEASURE_COLUMNS.memory)?,
+            },
+            capacity_cpu_cores: read("node_capacity_cpu_cores")?,
+            capacity_cpu_core_seconds: read("node_capacity_cpu_core_seconds")?,
+            capacity_memory_bytes: read("node_capacity_memory_bytes")?,
+            capacity_memory_byte_seconds: read("node_capacity_memory_byte_seconds")?,
+        })
+    }
+
+    #[inline(always)]
+    pub fn hour(&self, row: usize) -> PodHour {
+        PodHour {
+            measures: Resources {
+                cpu: self.measures.cpu.at(row),
+                memory: self.measures.memory.at(row),
+            },
+            capacity_cpu_cores: self.capacity_cpu_cores.get(row),
+            capacity_cpu_core_seconds: self.capacity_cpu_core_seconds.get(row),
+            capacity_memory_bytes: self.capacity_memory_bytes.get(row),
+            capacity_memory_byte_seconds: self.capacity_memory_byte_seconds.get(row),
         }
     }
 }
 
-impl<const N: usize> Sums<N> {
-    pub fn get(&self, slot: usize) -> Option<f64> {
-        (self.present & (1 << slot) != 0).then_some(self.values[slot])
+impl Measures<Floats<'_>> {
+    /// One row's values.
+    #[inline(always)]
+    fn at(&self, row: usize) -> Measures<Option<f64>> {
+        Measures {
+            usage: self.usage.get(row),
+            request: self.request.get(row),
+            effective: self.effective.get(row),
+            limit: self.limit.get(row),
+        }
     }
 }
 
-/// Slots of [`DailyPod::sums`] after the six input metrics: effective cpu, then memory at 7.
-const EFFECTIVE_CPU: usize = 6;
-/// Σ usage and Σ request of rows without effective usage: cpu usage, cpu request, memory usage, memory request.
-const FALLBACK: usize = 8;
+/// NULL-aware sums of one resource in a daily pod row. `present` marks which sums have seen a
+/// value (one bit per field, see the constants below).
+#[derive(Clone, Copy, Debug, Default)]
+struct ResourceDay {
+    usage: f64,
+    request: f64,
+    limit: f64,
+    /// Σ effective usage of the hours that have it.
+    effective: f64,
+    /// Σ usage and Σ request of the hours without effective usage (NULL read as 0).
+    fallback_usage: f64,
+    fallback_request: f64,
+    present: u8,
+}
 
-/// One row of koku's daily pod tree: the hourly rows of a (namespace, node, pod, raw labels).
-pub struct DailyPod {
+const USAGE: u8 = 1;
+const REQUEST: u8 = 2;
+const LIMIT: u8 = 4;
+const EFFECTIVE: u8 = 8;
+const FALLBACK: u8 = 16;
+
+impl ResourceDay {
+    #[inline(always)]
+    fn observe(&mut self, hour: &Measures<Option<f64>>) {
+        // Build the presence mask in a register and store it once (read-modify-writes of the
+        // mask byte per value stall on store forwarding).
+        let mut present = 0u8;
+        if let Some(v) = hour.usage {
+            self.usage += v;
+            present |= USAGE;
+        }
+        if let Some(v) = hour.request {
+            self.request += v;
+            present |= REQUEST;
+        }
+        if let Some(v) = hour.limit {
+            self.limit += v;
+            present |= LIMIT;
+        }
+        match hour.effective {
+            Some(v) => {
+                self.effective += v;
+                present |= EFFECTIVE;
+            }
+            None => {
+                self.fallback_usage += hour.usage.unwrap_or(0.0);
+                self.fallback_request += hour.request.unwrap_or(0.0);
+                present |= FALLBACK;
+            }
+        }
+        self.present |= present;
+    }
+
+    fn sum(&self, value: f64, bit: u8) -> Option<f64> {
+        (self.present & bit != 0).then_some(value)
+    }
+
+    /// The daily sums; effective is Σ effective of the hours that have it plus
+    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
+    fn sums(&self) -> Measures<Option<f64>> {
+        let fallback = greatest(
+            self.sum(self.fallback_usage, FALLBACK),
+            self.sum(self.fallback_request, FALLBACK),
+        );
+        Measures {
+            usage: self.sum(self.usage, USAGE),
+            request: self.sum(self.request, REQUEST),
+            effective: add_present(self.sum(self.effective, EFFECTIVE), fallback),
+            limit: self.sum(self.limit, LIMIT),
+        }
+    }
+}
+
+/// What keys one row of koku's daily pod tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodKey {
     pub namespace: StrId,
     pub node: StrId,
     pub pod: StrId,
-    raw_labels: StrId,
+    pub raw_labels: StrId,
+}
+
+/// One row of koku's daily pod tree: the hourly rows of a (namespace, node, pod, raw labels).
+pub struct DailyPod {
+    pub key: PodKey,
     pub labels: SetId,
     pub resource_id: StrId,
-    /// The six input metrics, Σ effective cpu and memory, then the four fallback sums.
-    sums: Sums<12>,
-    pub capacity_cores: Max,
+    sums: Resources<ResourceDay>,
+    pub capacity_cpu_cores: Max,
     pub capacity_memory_bytes: Max,
 }
 
-/// One hourly pod row's values, in the order of the six input metrics then effective cpu/memory.
-pub struct PodValues {
-    pub metrics: [Option<f64>; 6],
-    pub effective: [Option<f64>; 2],
-    pub capacity_cores: Option<f64>,
-    pub capacity_memory_bytes: Option<f64>,
-}
-
-fn greatest(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    // Trino's greatest is NULL when an argument is NULL.
-    Some(a?.max(b?))
-}
-
-fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (None, None) => None,
-        _ => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-    }
-}
-
 impl DailyPod {
-    /// Σ of an input metric (USAGE_CPU … LIMIT_MEM).
-    pub fn metric(&self, which: usize) -> Option<f64> {
-        self.sums.get(which)
-    }
-
-    /// `coalesce(Σ effective, greatest(Σ usage, Σ request))` of this daily row, cpu (0) or memory (1).
-    pub fn effective(&self, which: usize) -> Option<f64> {
-        let fb = greatest(
-            self.sums.get(FALLBACK + 2 * which),
-            self.sums.get(FALLBACK + 2 * which + 1),
-        );
-        add(self.sums.get(EFFECTIVE_CPU + which), fb)
+    /// The day's sums of each measure (seconds, byte-seconds).
+    pub fn sums(&self) -> PodMeasures<Option<f64>> {
+        Resources {
+            cpu: self.sums.cpu.sums(),
+            memory: self.sums.memory.sums(),
+        }
     }
 }
 
@@ -109,37 +217,26 @@ const NO_ROW: u32 = u32::MAX;
 
 impl DailyPods {
     #[inline]
-    fn find_or_add(
-        &mut self,
-        namespace: StrId,
-        node: StrId,
-        pod: StrId,
-        raw: StrId,
-        labels: SetId,
-    ) -> u32 {
-        let p = pod as usize;
+    fn find_or_add(&mut self, key: PodKey, labels: SetId) -> u32 {
+        let p = key.pod as usize;
         if p >= self.first_by_pod.len() {
             self.first_by_pod
                 .resize((p + 1).max(self.first_by_pod.len() * 2), NO_ROW);
         }
         let mut at = self.first_by_pod[p];
         while at != NO_ROW {
-            let r = &self.rows[at as usize];
-            if r.namespace == namespace && r.node == node && r.raw_labels == raw {
+            if self.rows[at as usize].key == key {
                 return at;
             }
             at = self.next[at as usize];
         }
         let idx = self.rows.len() as u32;
         self.rows.push(DailyPod {
-            namespace,
-            node,
-            pod,
-            raw_labels: raw,
+            key,
             labels,
             resource_id: NULL,
-            sums: Sums::default(),
-            capacity_cores: Max::default(),
+            sums: Resources::default(),
+            capacity_cpu_cores: Max::default(),
             capacity_memory_bytes: Max::default(),
         });
         self.next.push(self.first_by_pod[p]);
@@ -147,53 +244,25 @@ impl DailyPods {
         idx
     }
 
-    /// Add one hourly row to its daily row. `raw_labels` keys the row; `labels` is its filtered set.
+    /// Add one hourly row to its daily row; `labels` is the filtered set of `key.raw_labels`.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
         strings: &Interner,
-        namespace: StrId,
-        node: StrId,
-        pod: StrId,
-        raw_labels: StrId,
+        key: PodKey,
         labels: SetId,
         resource_id: StrId,
-        v: &PodValues,
+        hour: &PodHour,
     ) {
-        let idx = self.find_or_add(namespace, node, pod, raw_labels, labels);
+        let idx = self.find_or_add(key, labels);
         let row = &mut self.rows[idx as usize];
         if row.resource_id != resource_id {
             row.resource_id = strings.max(row.resource_id, resource_id);
         }
-        // Add into the values and build the presence mask in a register; one store of the mask
-        // (byte-wise read-modify-writes of it stall on store forwarding).
-        let mut mask = 0u16;
-        let values = &mut row.sums.values;
-        let mut add = |slot: usize, v: Option<f64>| {
-            if let Some(v) = v {
-                values[slot] += v;
-                mask |= 1 << slot;
-            }
-        };
-        for (slot, m) in v.metrics.into_iter().enumerate() {
-            add(slot, m);
-        }
-        for (which, (u, r)) in [(USAGE_CPU, REQUEST_CPU), (USAGE_MEM, REQUEST_MEM)]
-            .into_iter()
-            .enumerate()
-        {
-            match v.effective[which] {
-                Some(e) => add(EFFECTIVE_CPU + which, Some(e)),
-                None => {
-                    add(FALLBACK + 2 * which, Some(v.metrics[u].unwrap_or(0.0)));
-                    add(FALLBACK + 2 * which + 1, Some(v.metrics[r].unwrap_or(0.0)));
-                }
-            }
-        }
-        row.sums.present |= mask;
-        row.capacity_cores.add(v.capacity_cores);
-        row.capacity_memory_bytes.add(v.capacity_memory_bytes);
+        row.sums.cpu.observe(&hour.measures.cpu);
+        row.sums.memory.observe(&hour.measures.memory);
+        row.capacity_cpu_cores.add(hour.capacity_cpu_cores);
+        row.capacity_memory_bytes.add(hour.capacity_memory_bytes);
     }
 }
 
@@ -203,16 +272,16 @@ pub struct PodGroup {
     pub node: StrId,
     pub labels: SetId,
     pub resource_id: StrId,
-    /// usage, request, effective, limit for cpu then memory (core-seconds, byte-seconds).
-    pub sums: [Sum; 8],
-    pub capacity_cores: Max,
+    /// Σ core-seconds and byte-seconds.
+    pub sums: PodMeasures<Sum>,
+    pub capacity_cpu_cores: Max,
     pub capacity_memory_bytes: Max,
     pub cost_category_id: Option<i64>,
 }
 
 /// Join each daily row (node != '') to its node's and namespace's label sets and group by
-/// (namespace, node, merged labels). `multiplicity(ns)` repeats a row once per matching cost
-/// pattern, as koku's LEFT JOIN does; `category(ns)` is the max matching id.
+/// (namespace, node, merged labels). `category(ns)` gives the max matching cost-category id and
+/// how many patterns match: koku's LEFT JOIN repeats a row once per matching pattern.
 pub fn pod_groups(
     daily: &DailyPods,
     strings: &Interner,
@@ -226,45 +295,36 @@ pub fn pod_groups(
         FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut groups: Vec<PodGroup> = Vec::with_capacity(n);
     for d in &daily.rows {
-        if d.node == NULL || strings.get(d.node) == Some("") {
+        let PodKey {
+            namespace, node, ..
+        } = d.key;
+        if node == NULL || strings.get(node) == Some("") {
             continue;
         }
-        let (category_id, times) = category(d.namespace);
-        let values: [Option<f64>; 8] = [
-            d.metric(USAGE_CPU),
-            d.metric(REQUEST_CPU),
-            d.effective(0),
-            d.metric(LIMIT_CPU),
-            d.metric(USAGE_MEM),
-            d.metric(REQUEST_MEM),
-            d.effective(1),
-            d.metric(LIMIT_MEM),
-        ];
-        for &node_set in node_labels.sets_of(d.node) {
-            for &ns_set in namespace_labels.sets_of(d.namespace) {
+        let (category_id, times) = category(namespace);
+        let sums = d.sums();
+        for &node_set in node_labels.sets_of(node) {
+            for &ns_set in namespace_labels.sets_of(namespace) {
                 let node_ns = labels.merge(node_set, ns_set);
                 let merged = labels.merge(node_ns, d.labels);
-                let gi = *index
-                    .entry((d.namespace, d.node, merged))
-                    .or_insert_with(|| {
-                        groups.push(PodGroup {
-                            namespace: d.namespace,
-                            node: d.node,
-                            labels: merged,
-                            resource_id: NULL,
-                            sums: Default::default(),
-                            capacity_cores: Max::default(),
-                            capacity_memory_bytes: Max::default(),
-                            cost_category_id: category_id,
-                        });
-                        groups.len() - 1
+                let gi = *index.entry((namespace, node, merged)).or_insert_with(|| {
+                    groups.push(PodGroup {
+                        namespace,
+                        node,
+                        labels: merged,
+                        resource_id: NULL,
+                        sums: Default::default(),
+                        capacity_cpu_cores: Max::default(),
+                        capacity_memory_bytes: Max::default(),
+                        cost_category_id: category_id,
                     });
+                    groups.len() - 1
+                });
                 let g = &mut groups[gi];
                 g.resource_id = strings.max(g.resource_id, d.resource_id);
-                for (s, v) in g.sums.iter_mut().zip(values) {
-                    s.add(v.map(|v| v * times));
-                }
-                g.capacity_cores.merge(d.capacity_cores);
+                g.sums.cpu.add_times(sums.cpu, times);
+                g.sums.memory.add_times(sums.memory, times);
+                g.capacity_cpu_cores.merge(d.capacity_cpu_cores);
                 g.capacity_memory_bytes.merge(d.capacity_memory_bytes);
             }
         }
@@ -272,10 +332,260 @@ pub fn pod_groups(
     groups
 }
 
-/// The node's day capacity in hours and GiB-hours: (cpu core-hours, memory GiB-hours).
-pub fn capacity_hours(c: &DayCapacity) -> (Option<f64>, Option<f64>) {
-    (
-        c.cpu_core_seconds.map(|v| v / 3600.0),
-        c.memory_byte_seconds.map(|v| v / 3600.0 * GIB),
-    )
+/// A written pod row as the unallocated step reads it.
+pub struct PodRow {
+    pub namespace: StrId,
+    pub node: StrId,
+    pub resource_id: StrId,
+    /// Core-hours and GiB-hours.
+    pub hours: PodMeasures<Option<f64>>,
+    pub capacity: Capacity<Option<f64>>,
+}
+
+/// Write the groups as the day's `Pod` rows (hours, GiB-hours, the node's and the cluster's
+/// capacity); returns them for the unallocated step.
+pub fn write_pod_rows(
+    groups: &[PodGroup],
+    capacity: &DailyCapacity,
+    strings: &Interner,
+    labels: &RenderedLabels,
+    out: &mut OutputBuilder,
+) -> Vec<PodRow> {
+    let cluster = capacity.cluster.hours();
+    let mut rows = Vec::with_capacity(groups.len());
+    for g in groups {
+        let node = capacity.of_node(g.node).hours();
+        let hours = pod_hours(g.sums);
+        let capacity = Capacity {
+            node_cpu_cores: g.capacity_cpu_cores.get(),
+            node_cpu_core_hours: node.cpu,
+            node_memory_gigabytes: g.capacity_memory_bytes.get().map(|v| v * GIB),
+            node_memory_gigabyte_hours: node.memory,
+            cluster_cpu_core_hours: cluster.cpu,
+            cluster_memory_gigabyte_hours: cluster.memory,
+        };
+        let json = labels.get(g.labels);
+        out.push(&SummaryRow {
+            data_source: "Pod",
+            namespace: strings.get(g.namespace),
+            node: strings.get(g.node),
+            resource_id: strings.get(g.resource_id),
+            pod_labels: Some(json),
+            pod: hours,
+            capacity,
+            all_labels: json,
+            infrastructure_usage_cost: true,
+            cost_category_id: g.cost_category_id,
+            ..Default::default()
+        });
+        rows.push(PodRow {
+            namespace: g.namespace,
+            node: g.node,
+            resource_id: g.resource_id,
+            hours,
+            capacity,
+        });
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::*;
+
+    const POD_HOURS: [&str; 8] = [
+        "pod_usage_cpu_core_hours",
+        "pod_request_cpu_core_hours",
+        "pod_effective_usage_cpu_core_hours",
+        "pod_limit_cpu_core_hours",
+        "pod_usage_memory_gigabyte_hours",
+        "pod_request_memory_gigabyte_hours",
+        "pod_effective_usage_memory_gigabyte_hours",
+        "pod_limit_memory_gigabyte_hours",
+    ];
+    const CAPACITY: [&str; 6] = [
+        "node_capacity_cpu_cores",
+        "node_capacity_cpu_core_hours",
+        "node_capacity_memory_gigabytes",
+        "node_capacity_memory_gigabyte_hours",
+        "cluster_capacity_cpu_core_hours",
+        "cluster_capacity_memory_gigabyte_hours",
+    ];
+
+    /// A pod on node n1 (4 cores, 16 GiB) at hour `h`.
+    fn on_n1(h: i64) -> PodIn {
+        PodIn {
+            hour: hour(h),
+            namespace: "shop",
+            node: "n1",
+            pod: "web-1",
+            resource_id: "i-1",
+            capacity_cores: Some(4.0),
+            capacity_core_seconds: Some(4.0 * HOUR_SECONDS),
+            capacity_memory_bytes: Some(16.0 * GIB_BYTES),
+            capacity_memory_byte_seconds: Some(16.0 * GIB_BYTES * HOUR_SECONDS),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sums_become_hours_and_gib_hours_with_node_and_cluster_capacity() {
+        let mut state = day_with(&["app"], &[], &[]);
+        let rows = [
+            PodIn {
+                labels: r#"{"app":"web","drop":"x"}"#,
+                usage_cpu: Some(3600.0),
+                request_cpu: Some(3600.0),
+                limit_cpu: Some(7200.0),
+                effective_cpu: Some(3600.0),
+                usage_memory: Some(GIB_BYTES * 3600.0),
+                request_memory: Some(2.0 * GIB_BYTES * 3600.0),
+                effective_memory: Some(2.0 * GIB_BYTES * 3600.0),
+                ..on_n1(0)
+            },
+            PodIn {
+                resource_id: "i-2",
+                labels: r#"{"drop":"y","app":"web"}"#,
+                usage_cpu: Some(1800.0),
+                request_cpu: Some(3600.0),
+                limit_cpu: Some(7200.0),
+                effective_cpu: Some(3600.0),
+                usage_memory: Some(GIB_BYTES * 1800.0),
+                request_memory: Some(2.0 * GIB_BYTES * 3600.0),
+                effective_memory: Some(GIB_BYTES * 3600.0),
+                ..on_n1(1)
+            },
+            // A blank node: no Pod row, but its capacity counts for the cluster.
+            PodIn {
+                node: "",
+                pod: "lost",
+                usage_cpu: Some(3600.0),
+                capacity_core_seconds: Some(3600.0),
+                capacity_memory_byte_seconds: Some(GIB_BYTES * 3600.0),
+                ..on_n1(0)
+            },
+        ];
+        state.push_pod_usage(&pod_batch(&rows, true)).unwrap();
+        let out = finish(state);
+        let r = out.row(&[("data_source", Some("Pod")), ("namespace", Some("shop"))]);
+        assert_eq!(
+            out.floats(r, POD_HOURS),
+            [
+                Some(1.5), // cpu usage (3600 + 1800) / 3600
+                Some(2.0), // cpu request (3600 + 3600) / 3600
+                Some(2.0), // cpu effective (3600 + 3600) / 3600
+                Some(4.0), // cpu limit (7200 + 7200) / 3600
+                Some(1.5), // memory usage 2³⁰ × (3600 + 1800) / 3600 × 2⁻³⁰
+                Some(4.0), // memory request 2 GiB × 2 hours
+                Some(3.0), // memory effective 2 GiB × 1 hour + 1 GiB × 1 hour
+                None,      // memory limit: NULL in every hour
+            ]
+        );
+        assert_eq!(
+            out.floats(r, CAPACITY),
+            [
+                Some(4.0),  // max cores
+                Some(8.0),  // 4 cores × 2 hours of n1
+                Some(16.0), // max 16 GiB
+                Some(32.0), // 16 GiB × 2 hours
+                Some(9.0),  // cluster: n1's 8 + the blank node's 1 core-hour
+                Some(33.0), // cluster: n1's 32 + the blank node's 1 GiB-hour
+            ]
+        );
+        assert_eq!(out.text(r, "node"), Some("n1"));
+        assert_eq!(out.text(r, "resource_id"), Some("i-2"), "max(resource_id)");
+        assert_eq!(out.text(r, "pod_labels"), Some(r#"{"app":"web"}"#));
+        assert_eq!(out.text(r, "all_labels"), Some(r#"{"app":"web"}"#));
+        assert_eq!(out.text(r, "volume_labels"), None);
+        assert_eq!(
+            out.text(r, "infrastructure_usage_cost"),
+            Some(r#"{"cpu": 0.000000000, "memory": 0.000000000, "storage": 0.000000000}"#)
+        );
+        assert_eq!(out.int(r, "cost_category_id"), None);
+        assert_eq!(out.int(r, "report_period_id"), Some(7));
+        // The Pod row and n1's unallocated row; nothing for the blank node.
+        assert_eq!(out.len(), 2);
+        assert!(out.rows_where(&[("node", Some(""))]).is_empty());
+    }
+
+    #[test]
+    fn effective_falls_back_to_greatest_of_daily_sums_where_a_file_lacks_it() {
+        let mut state = day();
+        // An old file without effective usage: hours 0 and 1.
+        let old = [
+            PodIn {
+                usage_cpu: Some(7200.0),
+                request_cpu: Some(1800.0),
+                request_memory: Some(GIB_BYTES * 3600.0),
+                ..on_n1(0)
+            },
+            PodIn {
+                usage_cpu: Some(0.0),
+                request_cpu: Some(1800.0),
+                request_memory: Some(GIB_BYTES * 3600.0),
+                ..on_n1(1)
+            },
+        ];
+        // A newer file with effective usage: hour 2.
+        let new = [PodIn {
+            usage_cpu: Some(0.0),
+            request_cpu: Some(0.0),
+            effective_cpu: Some(3600.0),
+            ..on_n1(2)
+        }];
+        state.push_pod_usage(&pod_batch(&old, false)).unwrap();
+        state.push_pod_usage(&pod_batch(&new, true)).unwrap();
+        let out = finish(state);
+        let r = out.row(&[("namespace", Some("shop"))]);
+        assert_eq!(
+            out.floats(r, POD_HOURS),
+            [
+                Some(2.0), // cpu usage (7200 + 0 + 0) / 3600
+                Some(1.0), // cpu request (1800 + 1800 + 0) / 3600
+                // cpu effective: 3600 (hour 2) + greatest(Σ usage 7200, Σ request 3600) of the
+                // hours without it = 10800 / 3600 (hour by hour it would be 7200 + 1800 + 3600).
+                Some(3.0),
+                None,      // no limits
+                None,      // memory usage NULL in every hour
+                Some(2.0), // memory request 1 GiB × 2 hours
+                // memory effective: greatest(Σ usage (NULL as 0) = 0, Σ request 2 GiB-hours);
+                // hour 2 has a NULL effective memory, so it falls back to greatest(0, 0).
+                Some(2.0),
+                None,
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_group_per_namespace_node_and_labels() {
+        let mut state = day_with(&["app"], &[], &[]);
+        let rows = [
+            // Same labels after filtering: one group with the two pods' sums.
+            PodIn {
+                pod: "a",
+                labels: r#"{"app":"x","z":"1"}"#,
+                usage_cpu: Some(3600.0),
+                ..on_n1(0)
+            },
+            PodIn {
+                pod: "b",
+                labels: r#"{"z":"2","app":"x"}"#,
+                usage_cpu: Some(1800.0),
+                ..on_n1(0)
+            },
+            // Other labels: a group of its own.
+            PodIn {
+                pod: "c",
+                labels: r#"{"app":"y"}"#,
+                usage_cpu: Some(900.0),
+                ..on_n1(0)
+            },
+        ];
+        state.push_pod_usage(&pod_batch(&rows, true)).unwrap();
+        let out = finish(state);
+        let x = out.row(&[("pod_labels", Some(r#"{"app":"x"}"#))]);
+        let y = out.row(&[("pod_labels", Some(r#"{"app":"y"}"#))]);
+        assert_eq!(out.float(x, "pod_usage_cpu_core_hours"), Some(1.5)); // (3600 + 1800) / 3600
+        assert_eq!(out.float(y, "pod_usage_cpu_core_hours"), Some(0.25)); // 900 / 3600
+    }
 }

@@ -1,7 +1,8 @@
 """koku's tenant tables, as koku's Django models and migrations create them (not ocpagg's init-db).
 
 Written from koku/reporting/provider/ocp/models.py (OCPUsageReportPeriod, OCPUsageLineItemDailySummary,
-OpenshiftCostCategory, OpenshiftCostCategoryNamespace, OCPCluster, OCPNode),
+OpenshiftCostCategory, OpenshiftCostCategoryNamespace, OCPCluster, OCPNode, OCPPVC, OCPProject,
+OCPGpuSummaryP),
 koku/reporting/provider/all/models.py (EnabledTagKeys), koku/reporting/partition/models.py
 (PartitionedTable) and koku/koku/database.py (partitioned tables: PRIMARY KEY (usage_start, uuid),
 a DEFAULT partition named ``<table>_default``). Django puts no DEFAULT in the database for
@@ -110,6 +111,52 @@ def statements(schema: str) -> list[str]:
             cluster_id uuid NOT NULL REFERENCES {s}.reporting_ocp_clusters (uuid) {FK},
             node_role text NULL,
             architecture text NULL)""",
+        # OCPPVC, OCPProject (unique_together as UNIQUE constraints)
+        f"""CREATE TABLE {s}.reporting_ocp_pvcs (
+            uuid uuid PRIMARY KEY,
+            persistent_volume_claim text NOT NULL,
+            persistent_volume text NOT NULL,
+            cluster_id uuid NOT NULL REFERENCES {s}.reporting_ocp_clusters (uuid) {FK},
+            csi_volume_handle text NULL,
+            UNIQUE (persistent_volume, persistent_volume_claim, cluster_id))""",
+        f"""CREATE TABLE {s}.reporting_ocp_projects (
+            uuid uuid PRIMARY KEY,
+            project text NOT NULL,
+            cluster_id uuid NOT NULL REFERENCES {s}.reporting_ocp_clusters (uuid) {FK},
+            UNIQUE (project, cluster_id))""",
+        # OCPGpuSummaryP: partitioned by usage_start, PRIMARY KEY (usage_start, id), a DEFAULT partition
+        f"""CREATE TABLE {s}.reporting_ocp_gpu_summary_p (
+            id uuid NOT NULL,
+            cluster_id text NOT NULL,
+            cluster_alias text NULL,
+            namespace varchar(253) NULL,
+            node varchar(253) NULL,
+            usage_start date NOT NULL,
+            usage_end date NOT NULL,
+            vendor_name varchar(128) NULL,
+            model_name varchar(128) NULL,
+            memory_capacity_gb {DEC} NULL,
+            gpu_count integer NULL,
+            mig_instance_id varchar(128) NULL,
+            gpu_uuid varchar(128) NULL,
+            gpu_mode varchar(32) NULL,
+            mig_profile varchar(64) NULL,
+            mig_slice_count integer NULL,
+            mig_memory_capacity_gb {DEC} NULL,
+            mig_strategy varchar(10) NULL,
+            gpu_max_slices integer NULL,
+            cost_model_gpu_cost {DEC} NULL,
+            source_uuid uuid NULL REFERENCES {s}.reporting_tenant_api_provider (uuid) {FK},
+            cost_category_id integer NULL REFERENCES {s}.reporting_ocp_cost_category (id) {FK},
+            raw_currency text NULL,
+            cost_model_cpu_cost {DEC} NULL,
+            cost_model_memory_cost {DEC} NULL,
+            cost_model_volume_cost {DEC} NULL,
+            cost_model_rate_type text NULL,
+            PRIMARY KEY (usage_start, id)
+        ) PARTITION BY RANGE (usage_start)""",
+        f"""CREATE TABLE {s}.reporting_ocp_gpu_summary_p_default
+            PARTITION OF {s}.reporting_ocp_gpu_summary_p DEFAULT""",
         f"""CREATE TABLE {t} (
             uuid uuid NOT NULL,
             cluster_id varchar(50) NULL,

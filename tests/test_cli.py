@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,43 @@ def test_help_lists_the_commands() -> None:
     assert proc.returncode == 0
     for command in ("summarize", "init-db", "demo", "convert"):
         assert command in proc.stdout
+
+
+def test_every_command_and_option_has_help() -> None:
+    import argparse
+
+    from ocpagg.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in commands._choices_actions}
+    assert set(helps) == set(commands.choices) and all(helps.values()), helps
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)
+    init_help = commands.choices["init-db"].format_help()
+    assert "(default: org1234567)" in init_help
+
+
+def test_verbose_before_or_after_the_command(tmp_path: Path) -> None:
+    kw = write_small_cluster(tmp_path / "root", days=1)
+    db = tmp_path / "v.sqlite"
+    assert run_cli(["init-db", "--db", f"sqlite:///{db}", *register_args(kw)], clean_env()).returncode == 0
+    args = summarize_args(str(tmp_path / "root"), "org1234567", kw, f"sqlite:///{db}")
+    for argv in (["-v", *args], [*args, "-v"]):
+        proc = run_cli(argv, clean_env())
+        assert proc.returncode == 0, proc.stderr
+        assert "INFO ocpagg" in proc.stderr and "rows over 1 days written" in proc.stderr
+
+
+def test_demo_keep_prints_the_rerun_command(tmp_path: Path) -> None:
+    proc = run_cli(["demo", "--keep", str(tmp_path / "kept")], clean_env())
+    assert proc.returncode == 0, proc.stderr
+    command = proc.stdout.strip().splitlines()[-1]
+    assert command.startswith("python -m ocpagg summarize --input ")
+    rerun = run_cli(shlex.split(command)[3:], clean_env())
+    assert rerun.returncode == 0, rerun.stderr
+    assert re.match(r"\d+ rows written for 31 days \((\d+) replaced\)", rerun.stdout), rerun.stdout
 
 
 def test_no_database_is_a_one_line_error(tmp_path: Path) -> None:

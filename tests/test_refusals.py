@@ -195,3 +195,76 @@ def test_copy_of_a_good_tree_still_runs(
     rows, _ = checksum(pg_conn, pg_schema)
     assert rows == filled["before"][0]  # same rows, new uuids
     assert proc.stdout.startswith(f"{rows} rows written for 3 days ({rows} replaced)"), proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            {"namespace": "app-\x00z"},
+            "ocpagg: error: 2027-01-02: column namespace holds a NUL character",
+        ),
+        (
+            {"pod_usage_cpu_core_seconds": 3.6e24},  # 1e21 core-hours: beyond numeric(33,15)
+            "ocpagg: error: 2027-01-02: column pod_usage_cpu_core_hours holds 1e+21, beyond numeric(33,15)",
+        ),
+    ],
+)
+def test_values_koku_cannot_hold_name_day_and_column(
+    bad: dict[str, Any],
+    message: str,
+    tmp_path: Path,
+    filled: dict[str, Any],
+    pg_url: str,
+    pg_conn: Any,
+    pg_schema: str,
+) -> None:
+    from kokudata import hour
+
+    row = {
+        "interval_start": hour(SMALL_YEAR, SMALL_MONTH, 2, 5),
+        "pod": "odd",
+        "namespace": "app-z",
+        "node": "worker-0",
+        "resource_id": "i-w0",
+        "pod_usage_cpu_core_seconds": 10.0,
+        "node_capacity_cpu_core_seconds": 3600.0,
+        **bad,
+    }
+    root = tmp_path / "bad"
+    kw = write_small_cluster(root, extra_pod_rows=(row,), account=pg_schema)
+    line = _refused(summarize_args(str(root), pg_schema, kw, pg_url), pg_conn, pg_schema, filled["before"])
+    assert line == message
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "shown"),
+    [
+        ("pod_usage_cpu_core_seconds", float("nan"), "NaN"),
+        ("pod_request_memory_byte_seconds", float("inf"), "Infinity"),
+        ("node_capacity_cpu_core_seconds", float("-inf"), "-Infinity"),
+    ],
+)
+def test_non_finite_metric_names_file_column_and_hour(
+    column: str, value: float, shown: str, tmp_path: Path, filled: dict[str, Any], pg_url: str, pg_conn: Any,
+    pg_schema: str,
+) -> None:  # fmt: skip
+    from kokudata import hour
+
+    row = {
+        "interval_start": hour(SMALL_YEAR, SMALL_MONTH, 3, 7),
+        "pod": "odd",
+        "namespace": "app-z",
+        "node": "worker-0",
+        "resource_id": "i-w0",
+        "pod_usage_cpu_core_seconds": 10.0,
+        "node_capacity_cpu_core_seconds": 3600.0,
+        column: value,
+    }
+    root = tmp_path / "bad"
+    kw = write_small_cluster(root, extra_pod_rows=(row,), account=pg_schema)
+    path = Path(month_dir(str(root), pg_schema, "pod_usage", SMALL_SOURCE, SMALL_YEAR, SMALL_MONTH))
+    path = path / f"pod_usage_{SMALL_YEAR}-{SMALL_MONTH:02d}-03.parquet"
+    line = _refused(summarize_args(str(root), pg_schema, kw, pg_url), pg_conn, pg_schema, filled["before"])
+    at = f"{SMALL_YEAR}-{SMALL_MONTH:02d}-03T07:00:00"
+    assert line == f"ocpagg: error: {path}: column {column}: {shown} at {at}"

@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .errors import ConfigError, InputError, InternalError, OcpaggError, RefusedError, WriteError
 from .params import ReferenceData, RunParameters
+from .queries import ClusterInformation, cluster_information, gpu_summary_rows, usage_bounds, vm_request_rows
 from .run import RunResult, run_summary
 from .summarize import iter_summary_batches, summarize_table
 
@@ -18,6 +19,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "ClusterInformation",
     "ConfigError",
     "InputError",
     "InternalError",
@@ -28,7 +30,11 @@ __all__ = [
     "RunResult",
     "WriteError",
     "__version__",
+    "cluster_information",
+    "gpu_summary_rows",
     "iter_summary_batches",
     "run_summary",
     "summarize_table",
+    "usage_bounds",
+    "vm_request_rows",
 ]

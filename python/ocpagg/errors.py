@@ -55,3 +55,28 @@ class ConvertError(OcpaggError, ValueError):
         self.path = path
         self.line = line
         self.reason = reason
+
+
+# The outcome of a run, as metrics label it (a small fixed set): "ok" or the kind of error.
+OUTCOMES = ("ok", "input_error", "config_error", "refused", "write_error", "internal_error", "interrupted")
+
+
+class ComparisonError(OcpaggError):
+    """A comparison (``ocpagg compare``) could not run: a side is unreadable or its arguments disagree."""
+
+
+def outcome_of(exc: BaseException | None) -> str:
+    """The outcome label of a run that raised ``exc`` (None: it succeeded)."""
+    if exc is None:
+        return "ok"
+    for kind, label in (
+        (InputError, "input_error"),
+        (ConfigError, "config_error"),
+        (RefusedError, "refused"),
+        (WriteError, "write_error"),
+    ):
+        if isinstance(exc, kind):
+            return label
+    if isinstance(exc, Exception):
+        return "internal_error"
+    return "interrupted"  # KeyboardInterrupt, SystemExit: the run was stopped, not broken

@@ -89,3 +89,41 @@ def list_month_files(
     """The hourly Parquet files of a source and month per report type, sorted by path."""
     entries = list_month_entries(fs, base, account, source_uuid, year, month)
     return {rt: [e.path for e in files] for rt, files in entries.items()}
+
+
+def list_report_files(
+    fs: fsspec.AbstractFileSystem,
+    base: str,
+    account: str,
+    source_uuid: str,
+    report_type: str,
+    year: int,
+    month: int,
+    *,
+    daily: bool = False,
+) -> list[str]:
+    """The Parquet files of any report type (gpu_usage, vm_usage too) for a source and month, sorted."""
+    folder = month_dir(base, account, report_type, source_uuid, year, month, daily=daily)
+    try:
+        names = fs.ls(folder, detail=False, refresh=True)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if n.endswith(".parquet"))
+
+
+def source_has_report(
+    fs: fsspec.AbstractFileSystem,
+    base: str,
+    account: str,
+    source_uuid: str,
+    report_type: str,
+    *,
+    daily: bool = False,
+) -> bool:
+    """Whether a source holds a Parquet file of a report type in any month (koku's partition check)."""
+    tree = f"{base}/data/parquet/daily" if daily else f"{base}/data/parquet"
+    pattern = f"{tree}/{account}/OCP/{report_type}/source={source_uuid}/year=*/month=*/*.parquet"
+    try:
+        return bool(fs.glob(pattern))
+    except FileNotFoundError:
+        return False

@@ -15,7 +15,6 @@ the chunk — rerun ocpagg, or sync the Hive partitions.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,15 +22,25 @@ import fsspec
 
 from .errors import ConfigError
 from .layout import account_from_schema
+from .logs import get_logger
 from .params import RunParameters
-from .run import RunObserver, RunResult, run_summary
+from .run import RunObserver, RunResult, run_summary, target_table_for
 from .sinks.connect import resolve_database
-from .sinks.seed import SUMMARY_TABLE
 from .storage import S3Storage
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
-__all__ = ["RunResult", "S3Storage", "as_date", "populate_line_item_daily_summary_table", "resolve_storage"]
+__all__ = [
+    "RunResult",
+    "S3Storage",
+    "as_date",
+    "get_max_min_timestamp_from_parquet",
+    "populate_gpu_ui_summary_table_with_usage_only",
+    "populate_line_item_daily_summary_table",
+    "populate_openshift_cluster_information_tables",
+    "resolve_storage",
+    "vm_request_rows",
+]
 
 Storage = S3Storage | tuple[fsspec.AbstractFileSystem, str]
 
@@ -132,6 +141,158 @@ def populate_line_item_daily_summary_table(
         hive_fs=fs if hive_output else None,
         on_day=on_day,
         allow_missing_days=allow_missing_days,
-        target_table=shadow_table or SUMMARY_TABLE,
+        target_table=target_table_for(shadow_table),
         observer=run_observer,
+        tracing_id=tracing_id,
+    )
+
+
+def _settings_only(database: Any) -> None:
+    if not isinstance(database, str | Mapping):
+        resolve_database(database)  # a ConfigError saying what to pass instead
+        raise ConfigError("database must be settings, not a connection: ocpagg opens and owns its connection")
+
+
+def _with_sink(database: Any, schema: str, work: Callable[[Any], Any]) -> Any:
+    """Run ``work(sink)`` on a connection ocpagg opens and closes; errors carry database_committed."""
+    from .errors import OcpaggError, WriteError
+    from .sinks import one_line, open_sink
+
+    _settings_only(database)
+    sink = open_sink(database, schema)
+    try:
+        return work(sink)
+    except OcpaggError as exc:
+        exc.database_committed = False  # the writers commit last: a failure is before the commit
+        raise
+    except Exception as exc:
+        error = WriteError(one_line(exc))
+        error.database_committed = False
+        raise error from exc
+    finally:
+        sink.close()
+
+
+def get_max_min_timestamp_from_parquet(
+    schema: str,
+    source: Any,
+    start_date: dt.date | dt.datetime | str,
+    end_date: dt.date | dt.datetime | str,
+    *,
+    storage: Storage,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """koku's ``get_max_min_timestamp_from_parquet``: (min, max) interval_start, or (None, None).
+
+    koku's accessor then falls back to the range's own dates; that step stays the caller's.
+    """
+    from .queries import usage_bounds
+
+    fs, root = resolve_storage(storage)
+    return usage_bounds(
+        root,
+        account=account_from_schema(schema),
+        source_uuid=str(source),
+        start_date=as_date(start_date),
+        end_date=as_date(end_date),
+        filesystem=fs,
+    )
+
+
+def populate_openshift_cluster_information_tables(
+    schema: str,
+    source: Any,
+    cluster_id: str,
+    cluster_alias: str | None,
+    start_date: dt.date | dt.datetime | str,
+    end_date: dt.date | dt.datetime | str,
+    *,
+    database: str | Mapping[str, Any],
+    storage: Storage,
+) -> Any:
+    """koku's ``populate_openshift_cluster_information_tables`` (clusters, nodes, PVCs, projects).
+
+    ``source`` is koku's provider (its UUID). One transaction; returns the ``ClusterCounts``.
+    """
+    from .queries import populate_cluster_information
+
+    fs, root = resolve_storage(storage)
+    return _with_sink(
+        database,
+        schema,
+        lambda sink: populate_cluster_information(
+            sink,
+            root,
+            account=account_from_schema(schema),
+            source_uuid=str(getattr(source, "uuid", source)),
+            cluster_id=cluster_id,
+            cluster_alias=cluster_alias,
+            start_date=as_date(start_date),
+            end_date=as_date(end_date),
+            filesystem=fs,
+        ),
+    )
+
+
+def populate_gpu_ui_summary_table_with_usage_only(
+    schema: str,
+    start_date: dt.date | dt.datetime | str,
+    end_date: dt.date | dt.datetime | str,
+    source: Any,
+    cluster_id: str | None,
+    cluster_alias: str | None,
+    *,
+    database: str | Mapping[str, Any],
+    storage: Storage,
+    gpu_tag_rate: bool = False,
+) -> Any:
+    """koku's usage-only GPU UI summary (``reporting_ocp_gpu_summary_p``); returns the ``GpuCounts``.
+
+    ``gpu_tag_rate``: the source's cost model sets a tag-based GPU rate (koku then skips this step).
+    """
+    from .queries import populate_gpu_summary
+
+    fs, root = resolve_storage(storage)
+    return _with_sink(
+        database,
+        schema,
+        lambda sink: populate_gpu_summary(
+            sink,
+            root,
+            account=account_from_schema(schema),
+            source_uuid=str(source),
+            start_date=as_date(start_date),
+            end_date=as_date(end_date),
+            cluster_id=cluster_id,
+            cluster_alias=cluster_alias,
+            gpu_tag_rate=gpu_tag_rate,
+            filesystem=fs,
+        ),
+    )
+
+
+def vm_request_rows(
+    schema: str,
+    source: Any,
+    start_date: dt.date | dt.datetime | str,
+    end_date: dt.date | dt.datetime | str,
+    *,
+    storage: Storage,
+    summary: Any = None,
+) -> Any:
+    """The rows of koku's virtualization temporary table (``populate_vm_tmp_table*.sql``), as Arrow.
+
+    ``summary``: the schema's daily summary rows, needed when the source has no vm_usage report.
+    koku inserts these rows into its temporary table and runs its PostgreSQL step unchanged.
+    """
+    from .queries import vm_request_rows as rows
+
+    fs, root = resolve_storage(storage)
+    return rows(
+        root,
+        account=account_from_schema(schema),
+        source_uuid=str(source),
+        start_date=as_date(start_date),
+        end_date=as_date(end_date),
+        summary=summary,
+        filesystem=fs,
     )

@@ -10,7 +10,6 @@ inner join: a node with no node_labels row in the range gets no role at all.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterator
 
 import fsspec
@@ -20,11 +19,12 @@ import pyarrow.parquet as pq
 
 from .errors import InputError
 from .layout import FileEntry, list_month_entries
+from .logs import get_logger
 from .params import month_ranges
 from .reader import FOOTERS
 from .storage import filesystem_for
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 MASTER_NAMESPACE = "openshift-kube-apiserver"
 INFRA_LABEL_TEXT = '"node_role_kubernetes_io": "infra"'

@@ -11,9 +11,9 @@ work in flight bounded in bytes.
 from __future__ import annotations
 
 import bisect
+import contextvars
 import datetime as dt
 import io
-import logging
 import os
 import struct
 import threading
@@ -28,9 +28,10 @@ import pyarrow.parquet as pq
 
 from .errors import InputError
 from .layout import FileEntry, is_local
+from .logs import get_logger, set_day
 from .schema import INPUT_COLUMNS, OPTIONAL_COLUMNS
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 BATCH_ROWS = 64 * 1024
 # Row groups decoded at once beside the aggregating thread.
@@ -225,6 +226,22 @@ def open_report_file(
         day_row_groups={d: tuple(rgs) for d, rgs in day_rgs.items() if rgs},
         size=size,
     )
+
+
+def compressed_bytes(report: ReportFile, day: dt.date) -> int:
+    """Compressed bytes of the column chunks read for ``day`` (the file's columns the kernel uses).
+
+    From the footer alone; a row group holding several days counts once per day it is read for.
+    """
+    wanted = set(report.columns)
+    total = 0
+    for rg in report.day_row_groups.get(day, ()):
+        group = report.metadata.row_group(rg)
+        for index in range(group.num_columns):
+            chunk = group.column(index)
+            if chunk.path_in_schema in wanted:
+                total += chunk.total_compressed_size
+    return total
 
 
 def open_month_reports(
@@ -439,7 +456,8 @@ def iter_month_batches(
     """(day, report type, file, batch) in ``order`` and file order, then (day, None, None, None) at
     each day's end, each row group decoded ahead in worker threads.
 
-    Worker threads decode (and, remote, fetch) the next row groups while the caller consumes these,
+    Worker threads decode (and, remote, fetch) the next row groups while the caller consumes these
+    (each in a copy of the caller's context at submission),
     as long as the estimated bytes in flight (``row_group_bytes``) stay within ``ahead_bytes``, and
     always enough that every decoding thread has one: what is held ahead is a few row groups
     (koku writes 200k rows a row group), whatever the cluster's size. Errors are raised in order;
@@ -459,8 +477,9 @@ def iter_month_batches(
             yield day, None, None, -1
 
     def work(unit: Unit) -> list[pa.RecordBatch]:
-        _, _, report, rg = unit
+        day, _, report, rg = unit
         assert report is not None
+        set_day(day)  # in this task's copy of the context
         if local:
             with decoding:
                 return list(_decode(fs, report, [rg], use_threads=DECODE_USE_THREADS))
@@ -497,7 +516,8 @@ def iter_month_batches(
                     pending.append((unit, None, 0))
                     continue
                 cost = row_group_bytes(report, unit[3])
-                pending.append((unit, pool.submit(work, unit), cost))
+                # each task in a copy of the caller's context (the run's log fields, ocpagg.logs)
+                pending.append((unit, pool.submit(contextvars.copy_context().run, work, unit), cost))
                 in_flight += cost
             if not pending:
                 return

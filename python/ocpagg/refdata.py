@@ -8,14 +8,14 @@ database holds no node row for the source (no MASU filled it), roles are derived
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .logs import get_logger
 from .node_roles import derive_node_roles
 from .params import ReferenceData
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 # (sql, parameters) -> rows
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]

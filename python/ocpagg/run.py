@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -27,8 +26,9 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ConfigError, InputError, OcpaggError, RefusedError, WriteError
+from .errors import ConfigError, InputError, OcpaggError, RefusedError, WriteError, outcome_of
 from .layout import month_dir
+from .logs import get_logger, run_context, set_day
 from .params import RunParameters
 from .refdata import read_reference_rows, with_derived_roles
 from .sinks import DatabaseSink, one_line, open_sink
@@ -37,7 +37,7 @@ from .sinks.seed import SUMMARY_TABLE
 from .storage import filesystem_for
 from .summarize import iter_summary_batches
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,11 +58,20 @@ class RunResult:
 
 
 class RunObserver(Protocol):
-    """Receives a run's phases and counts (metrics, logs); every method is optional to act on."""
+    """Receives a run's phases and counts (metrics, logs); every method is optional to act on.
+
+    Phases: ``list`` (reference rows, folders, footers), ``read`` (waiting for Parquet data),
+    ``aggregate`` (the kernel), ``write`` (staging, delete, insert), ``commit``.
+    """
 
     def phase(self, name: str, seconds: float) -> None: ...
 
+    def input_read(self, report_type: str, rows: int, compressed_bytes: int) -> None: ...
+
     def day_done(self, day: dt.date, batch: pa.RecordBatch) -> None: ...
+
+    def finish(self, outcome: str, seconds: float, result: RunResult | None) -> None:
+        """The run ended: ``outcome`` is ``ocpagg.errors.outcome_of`` its error; ``result`` when ok."""
 
 
 def check_report_period(sink: DatabaseSink, params: RunParameters) -> None:
@@ -83,6 +92,19 @@ def check_report_period(sink: DatabaseSink, params: RunParameters) -> None:
             f"report period {params.report_period_id} belongs to cluster {cluster_id}, "
             f"not {params.cluster_id}"
         )
+
+
+def target_table_for(shadow_table: str | None) -> str:
+    """The table a run writes: koku's, or the shadow table named (never koku's under another role)."""
+    if shadow_table is None:
+        return SUMMARY_TABLE
+    if not shadow_table.strip():
+        raise ConfigError("the shadow table name is empty")
+    if shadow_table == SUMMARY_TABLE:
+        raise ConfigError(
+            f"shadow table {shadow_table} is koku's table {SUMMARY_TABLE}: give the shadow table its own name"
+        )
+    return shadow_table
 
 
 def check_input_root(root: str, filesystem: Any = None) -> None:
@@ -126,6 +148,7 @@ def run_summary(
     target_table: str = SUMMARY_TABLE,
     observer: RunObserver | None = None,
     hive_fs: Any = None,
+    tracing_id: str | None = None,
 ) -> RunResult:
     """Summarize ``params`` into the database (and the Hive twin): koku's delete and insert, one transaction.
 
@@ -135,7 +158,37 @@ def run_summary(
     reference rows of ``params`` are replaced by the database's. Raises OcpaggError subclasses
     (InputError, ConfigError, RefusedError, WriteError, InternalError), each with
     ``database_committed``: False means every table is exactly as before the run.
+
+    Every record logged meanwhile carries ``schema``, ``source``, ``tracing_id`` and ``day``
+    (``ocpagg.logs``); ``observer`` gets the phases, the counts and, last, ``finish``.
     """
+    started = time.monotonic()
+    with run_context(schema=schema, source=params.source_uuid, tracing_id=tracing_id):
+        try:
+            result = _run(
+                params, db, schema, hive_output, on_day, allow_missing_days, target_table, observer, hive_fs
+            )
+        except BaseException as exc:
+            if observer is not None:
+                observer.finish(outcome_of(exc), time.monotonic() - started, None)
+            raise
+        if observer is not None:
+            observer.finish(outcome_of(None), result.seconds, result)
+        return result
+
+
+def _run(
+    params: RunParameters,
+    db: Any | None,
+    schema: str,
+    hive_output: str | None,
+    on_day: Callable[[dt.date], None] | None,
+    allow_missing_days: bool,
+    target_table: str,
+    observer: RunObserver | None,
+    hive_fs: Any,
+) -> RunResult:
+    """The run itself (see ``run_summary``)."""
     if db is None and hive_output is None:
         raise ConfigError("no output: give --db (or set OCPAGG_DATABASE_URL) or --hive-output")
     started = time.monotonic()
@@ -233,7 +286,8 @@ def _write(
         sink.lock_run(params)
         sink.open_stage()
     write_seconds = 0.0
-    for day, batch in iter_summary_batches(params, on_day=on_day):
+    for day, batch in iter_summary_batches(params, on_day=on_day, observer=observer):
+        set_day(day)
         begun = time.monotonic()
         if sink is not None:
             sink.check_day(day, batch)
@@ -250,7 +304,8 @@ def _write(
         days += 1
         if observer is not None:
             observer.day_done(day, batch)
-    mark = phase("read_aggregate", mark)
+        LOG.debug("%d summary rows staged", batch.num_rows)
+    set_day(None)
     missing: tuple[dt.date, ...] = ()
     if sink is not None:
         missing = tuple(d for d in sink.replaceable_days(params) if d not in pod_days)

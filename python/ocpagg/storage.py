@@ -33,6 +33,36 @@ def _first_env(names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _first_env_named(names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return name, value
+    return None
+
+
+def mask(value: str, shown: int = 4) -> str:
+    """A credential for display: its first characters (at most a third of it), then ``***``."""
+    return value[: min(shown, len(value) // 3)] + "***"
+
+
+def describe_s3_settings() -> dict[str, str]:
+    """The S3 settings the command line would use, each with the variable it came from; keys masked."""
+    described: dict[str, str] = {}
+    for setting, names in _S3_ENV.items():
+        found = _first_env_named(names)
+        if found is None:
+            described[setting] = "not set" + (" (AWS default chain)" if setting in ("key", "secret") else "")
+            continue
+        name, value = found
+        if setting == "endpoint":
+            value = _endpoint(value)
+        elif setting in ("key", "secret"):
+            value = mask(value, 4 if setting == "key" else 0)
+        described[setting] = f"{value} (from {name})"
+    return described
+
+
 def _endpoint(value: str) -> str:
     return value if "://" in value else f"https://{value}"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,11 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ConfigError, WriteError
+from ..logs import get_logger
 from ..params import RunParameters, next_month
 from ..schema import SUMMARY_SCHEMA
 from .seed import SUMMARY_TABLE
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 STAGE_TABLE = "ocpagg_summary_stage"
 
@@ -178,6 +178,22 @@ class DatabaseSink(abc.ABC):
             return None
         cluster_id, alias, provider = rows[0]
         return str(cluster_id), (None if alias is None else str(alias)), str(provider)
+
+    def report_period_for(self, source_uuid: str, cluster_id: str, month_start: dt.date) -> int | None:
+        """The id of the source's and cluster's report period starting in ``month_start``'s month."""
+        p = self.placeholders(4)
+        rows = self.query(
+            f"SELECT id FROM {self.table('reporting_ocpusagereportperiod')} "
+            f"WHERE CAST(provider_id AS TEXT) = {p[0]} AND cluster_id = {p[1]} "
+            f"AND report_period_start >= {p[2]} AND report_period_start < {p[3]} ORDER BY id",
+            [
+                str(source_uuid),
+                cluster_id,
+                self.timestamp(month_start.replace(day=1)),
+                self.timestamp(next_month(month_start)),
+            ],
+        )
+        return int(rows[0][0]) if rows else None
 
     def replaceable_days(self, params: RunParameters) -> list[dt.date]:
         """The days of the range holding rows that koku's delete would remove."""

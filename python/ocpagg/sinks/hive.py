@@ -23,7 +23,6 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import errno
-import logging
 import os
 import uuid
 
@@ -31,11 +30,12 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..logs import get_logger
 from ..schema import KERNEL_SCHEMA
 from ..storage import filesystem_for
 from .seed import SUMMARY_TABLE
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 STAGING_PREFIX = ".ocpagg-staging-"
 

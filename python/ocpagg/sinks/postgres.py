@@ -10,20 +10,20 @@ of their own, as koku's ingest does, so the run's transaction holds no lock that
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from ..errors import ConfigError, WriteError
+from ..logs import get_logger
 from ..params import RunParameters, month_ranges, next_month
 from ..schema import SUMMARY_SCHEMA
 from .base import STAGE_TABLE, DatabaseSink, one_line, quote_ident, summary_rows_of
 from .postgres_ddl import NUMERIC
 from .seed import SUMMARY_TABLE
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 
 def _pg_type(t: pa.DataType) -> str:
@@ -127,16 +127,51 @@ class PostgresSink(DatabaseSink):
         )
 
     def check_tables(self) -> None:
-        """The tables a run needs exist; a missing shadow table is created (and committed) first."""
-        if self.target != SUMMARY_TABLE and not self.has_table(self.target):
-            from .postgres_ddl import summary_table_statements
+        """The tables a run needs exist; a missing shadow table is created (and committed) first.
 
-            self.rollback()
-            for statement in summary_table_statements(self.schema, self.target, foreign_keys=False):
-                self.execute(statement)
-            self.commit()
-            LOG.info("created shadow table %s.%s", self.schema, self.target)
+        An existing shadow table must not be koku's table or one of its partitions, and must have the
+        summary's columns: a shadow run never writes a row where koku's rows are.
+        """
+        if self.target != SUMMARY_TABLE:
+            if self.has_table(self.target):
+                self.check_shadow_table()
+            else:
+                from .postgres_ddl import summary_table_statements
+
+                self.rollback()
+                for statement in summary_table_statements(self.schema, self.target, foreign_keys=False):
+                    self.execute(statement)
+                self.commit()
+                LOG.info("created shadow table %s.%s", self.schema, self.target)
         super().check_tables()
+
+    def check_shadow_table(self) -> None:
+        """Refuse a shadow table that is (part of) koku's table or lacks the summary's columns."""
+        shadow = self.describe(self.target)
+        rows = self.query(
+            "SELECT count(*) FROM pg_partition_ancestors(CAST($1 AS regclass)) AS a "
+            "WHERE a.relid = to_regclass($2)",
+            [self.table(self.target), self.table(SUMMARY_TABLE)],
+        )
+        if rows and rows[0][0]:
+            what = "is koku's table" if self.target == SUMMARY_TABLE else "is a partition of koku's table"
+            raise ConfigError(
+                f"shadow table {shadow} {what} {SUMMARY_TABLE}: give the shadow table its own name"
+            )
+        present = {
+            str(name)
+            for (name,) in self.query(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST($1 AS regclass) "
+                "AND attnum > 0 AND NOT attisdropped",
+                [self.table(self.target)],
+            )
+        }
+        missing = [name for name in (*SUMMARY_SCHEMA.names, "infrastructure_raw_cost") if name not in present]
+        if missing:
+            raise ConfigError(
+                f"table {shadow} lacks the summary's columns ({', '.join(missing[:5])}"
+                f"{' ...' if len(missing) > 5 else ''}): it is not a shadow table; give another name"
+            )
 
     def check_idle(self) -> None:
         """A caller's connection with uncommitted writes would lose them to our rollback: refuse it."""
@@ -168,7 +203,8 @@ class PostgresSink(DatabaseSink):
         """Create the month's partition as koku does when no partition holds the month; True if created.
 
         Rows of that month already in the default partition are moved into the new partition, and
-        koku's partitioned_tables tracking row is added when the schema has that table.
+        koku's partitioned_tables tracking row is added when the schema has that table (for koku's
+        table only, not a shadow table).
         """
         parent = self.table(self.target)
         name = partition_name(self.target, month_start)
@@ -222,7 +258,8 @@ class PostgresSink(DatabaseSink):
             name,
             in_default,
         )
-        if self.has_table("partitioned_tables"):
+        # koku's partition tracking lists koku's tables only: a shadow table is ocpagg's, dropped with it.
+        if self.target == SUMMARY_TABLE and self.has_table("partitioned_tables"):
             self.execute(
                 f"INSERT INTO {self.table('partitioned_tables')} (schema_name, table_name, "
                 "partition_of_table_name, partition_type, partition_col, partition_parameters, active) "

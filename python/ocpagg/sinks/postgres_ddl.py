@@ -123,5 +123,42 @@ def init_db_statements(schema: str) -> list[str]:
     cluster_id uuid NOT NULL REFERENCES {s}.reporting_ocp_clusters (uuid)
         ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     node_role text NULL, architecture text NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.reporting_ocp_pvcs (
+    uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(), persistent_volume_claim text NOT NULL,
+    persistent_volume text NOT NULL,
+    cluster_id uuid NOT NULL REFERENCES {s}.reporting_ocp_clusters (uuid)
+        ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    csi_volume_handle text NULL,
+    UNIQUE (persistent_volume, persistent_volume_claim, cluster_id))""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.reporting_ocp_projects (
+    uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(), project text NOT NULL,
+    cluster_id uuid NOT NULL REFERENCES {s}.reporting_ocp_clusters (uuid)
+        ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    UNIQUE (project, cluster_id))""",
+        *gpu_summary_statements(s),
         *summary_table_statements(schema),
+    ]
+
+
+def gpu_summary_statements(s: str) -> list[str]:
+    """koku's reporting_ocp_gpu_summary_p (SPEC §7's target), partitioned by usage_start, with a default."""
+    dec = "numeric(33,15)"
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {s}.reporting_ocp_gpu_summary_p (
+    id uuid NOT NULL, cluster_id text NOT NULL, cluster_alias text NULL, namespace varchar(253) NULL,
+    node varchar(253) NULL, usage_start date NOT NULL, usage_end date NOT NULL,
+    vendor_name varchar(128) NULL, model_name varchar(128) NULL, memory_capacity_gb {dec} NULL,
+    gpu_count integer NULL, mig_instance_id varchar(128) NULL, gpu_uuid varchar(128) NULL,
+    gpu_mode varchar(32) NULL, mig_profile varchar(64) NULL, mig_slice_count integer NULL,
+    mig_memory_capacity_gb {dec} NULL, mig_strategy varchar(10) NULL, gpu_max_slices integer NULL,
+    cost_model_gpu_cost {dec} NULL,
+    source_uuid uuid NULL REFERENCES {s}.reporting_tenant_api_provider (uuid) DEFERRABLE INITIALLY DEFERRED,
+    cost_category_id integer NULL REFERENCES {s}.reporting_ocp_cost_category (id)
+        DEFERRABLE INITIALLY DEFERRED,
+    raw_currency text NULL, cost_model_cpu_cost {dec} NULL, cost_model_memory_cost {dec} NULL,
+    cost_model_volume_cost {dec} NULL, cost_model_rate_type text NULL,
+    PRIMARY KEY (usage_start, id)
+) PARTITION BY RANGE (usage_start)""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.reporting_ocp_gpu_summary_p_default
+    PARTITION OF {s}.reporting_ocp_gpu_summary_p DEFAULT""",
     ]

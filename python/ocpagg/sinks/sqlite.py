@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -13,11 +12,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import WriteError
+from ..logs import get_logger
 from ..schema import SUMMARY_SCHEMA
 from .base import STAGE_TABLE, DatabaseSink, one_line, quote_ident, summary_rows_of
 from .seed import COST_COLUMNS, SUMMARY_TABLE
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger(__name__)
 
 _KIND_TYPES = {"numeric": "NUMERIC", "json": "TEXT", "text": "TEXT"}
 
