@@ -19,7 +19,7 @@ for _rows in benchlib.MEMORY_SIZES:
     _CASES.append((_rows, 1, "ocpagg-stream"))
     _CASES.append((_rows, 1, "ocpagg-pg"))
     if _rows <= _BASELINE_LIMIT:
-        _CASES += [(_rows, 1, "ocpagg"), (_rows, 1, "duckdb"), (_rows, 1, "pandas")]
+        _CASES += [(_rows, 1, s) for s in ("ocpagg", "duckdb-koku", "duckdb", "pandas")]
 _BASE = (
     benchlib.FLAT_BASE
     if benchlib.FLAT_BASE in benchlib.MEMORY_SIZES
