@@ -3,9 +3,9 @@
 Local files are read by pyarrow natively. On a remote store (S3) every request costs a round trip,
 so the footers of a month's files are fetched at once (one ranged GET each when the listing gave
 the size) and each row group's column chunks are fetched with concurrent ranged reads
-(``fs.cat_ranges``) before pyarrow decodes them from memory. ``iter_month_batches`` decodes a few
-row groups at once in worker threads (pyarrow releases the GIL) while the caller aggregates, the
-work in flight bounded in bytes.
+(``fs.cat_ranges``, many row groups in flight) before pyarrow decodes them from memory.
+``iter_month_batches`` decodes the next row groups in a worker thread (on pyarrow's pool, with the
+GIL released) while the caller aggregates, what is held ahead bounded in bytes.
 """
 
 from __future__ import annotations
