@@ -132,8 +132,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--delay-ms", type=float, default=20.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--label", help="what was measured (e.g. the commit), kept in the JSON")
     args = parser.parse_args()
     result = run(args.size, args.rounds, args.delay_ms)
+    if args.label:
+        result["label"] = args.label
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -82,6 +82,7 @@ class DelayProxy:
                 str(delay_ms),
             ],
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # asyncio's notes on connections cut at exit
             text=True,
         )
         assert self.proc.stdout is not None
