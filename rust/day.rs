@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
 
 use crate::calendar::days_in_month;
 use crate::capacity::HourlyCapacity;
@@ -299,8 +299,8 @@ impl DayState {
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Float64Array};
-    use arrow::buffer::{NullBuffer, ScalarBuffer};
+    use arrow_array::{ArrayRef, Float64Array};
+    use arrow_buffer::{NullBuffer, ScalarBuffer};
 
     use crate::error::{ErrorKind, KernelError};
     use crate::testing::*;
@@ -442,7 +442,7 @@ mod tests {
     #[test]
     fn a_column_of_the_wrong_type_is_input_data() {
         let base = pod_batch(&[pod_at(0)], true);
-        let ints: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![1]));
+        let ints: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![1]));
         let wrong = with_column(&base, "pod_limit_cpu_core_seconds", Some(ints));
         let err = day().push_pod_usage(&wrong).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InputData);

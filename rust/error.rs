@@ -37,7 +37,7 @@ pub enum KernelError {
     #[error("an earlier call failed inside the kernel; this day's state is lost")]
     Broken,
     #[error("internal error in the kernel: arrow: {0}")]
-    Arrow(#[from] arrow::error::ArrowError),
+    Arrow(#[from] arrow_schema::ArrowError),
     #[error("internal error in the kernel: {0}")]
     Panic(String),
 }
@@ -182,7 +182,7 @@ mod tests {
     fn misuse_arrow_and_panics_are_internal() {
         assert_eq!(KernelError::Finished.kind(), ErrorKind::Internal);
         assert_eq!(KernelError::Broken.kind(), ErrorKind::Internal);
-        let arrow = KernelError::from(arrow::error::ArrowError::ComputeError("x".into()));
+        let arrow = KernelError::from(arrow_schema::ArrowError::ComputeError("x".into()));
         assert_eq!(arrow.kind(), ErrorKind::Internal);
         assert_eq!(arrow.column(), None);
     }

@@ -1,12 +1,12 @@
 //! Reading the columns of one input batch: strings as interned ids, finite floats, and the
 //! rows of the day.
 
-use arrow::array::{Array, AsArray, DictionaryArray, StringArray};
-use arrow::buffer::NullBuffer;
-use arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Float64Type, Int32Type, TimestampMillisecondType,
-};
-use arrow::record_batch::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{ArrowPrimitiveType, Float64Type, Int32Type, TimestampMillisecondType};
+use arrow_array::RecordBatch;
+use arrow_array::{Array, DictionaryArray, StringArray};
+use arrow_buffer::NullBuffer;
+use arrow_schema::DataType;
 use rustc_hash::FxHashMap;
 
 use crate::calendar::day_of_ms;

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringArray, StringBuilder,
-};
-use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow_array::builder::{Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, StringArray};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::Result;
 use crate::metrics::{Capacity, Measures, PodMeasures};

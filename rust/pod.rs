@@ -2,7 +2,7 @@
 //! groups per (namespace, node, merged labels) with their sums and maxima, written as the
 //! day's `Pod` rows.
 
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
 use rustc_hash::FxHashMap;
 
 use crate::accumulators::{add_present, greatest, Max, Sum};

@@ -2,7 +2,7 @@
 //! rows, shared volumes divide usage by their node count, and rows group per volume and labels,
 //! written as the day's `Storage` rows.
 
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::accumulators::{Max, Sum};

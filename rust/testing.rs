@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMillisecondArray,
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{Float64Type, Int64Type};
 
 use crate::config::Config;
 use crate::day::DayState;
@@ -106,7 +106,7 @@ pub fn pod_batch(rows: &[PodIn], effective: bool) -> RecordBatch {
         ));
     } else {
         // As the Python reader passes a column a file lacks: all NULL.
-        let nulls: ArrayRef = Arc::new(arrow::array::NullArray::new(rows.len()));
+        let nulls: ArrayRef = Arc::new(arrow_array::NullArray::new(rows.len()));
         columns.push(("pod_effective_usage_cpu_core_seconds", nulls.clone()));
         columns.push(("pod_effective_usage_memory_byte_seconds", nulls));
     }

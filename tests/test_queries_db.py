@@ -360,7 +360,7 @@ def test_cli_over_s3(pg_url: str, pg_conn: Any, pg_schema: str, cluster: Path, s
         month=1,
     )
     bucket = s3_upload(cluster, accounts={ACCOUNT: pg_schema})  # the account folder is the schema's
-    env = dict(s3_env, PYTHONPATH=str(REPO / "python"))
+    env = dict(s3_env)  # the installed package, as every other CLI test runs it
     base = [
         "--input",
         bucket,

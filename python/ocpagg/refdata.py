@@ -7,13 +7,13 @@ database holds no node row for the source (no MASU filled it), roles are derived
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .logs import get_logger
 from .node_roles import derive_node_roles
-from .params import ReferenceData
+from .params import ReferenceData, RunParameters
 
 LOG = get_logger(__name__)
 
@@ -58,28 +58,20 @@ def read_reference_rows(
 
 
 def with_derived_roles(
-    reference: ReferenceData,
-    has_source_nodes: bool,
-    *,
-    root: str,
-    account: str,
-    source_uuid: str,
-    start_date: dt.date,
-    end_date: dt.date,
-    fs: Any = None,
-) -> ReferenceData:
-    """``reference`` plus roles derived from the files when the database knows none of the source's nodes."""
+    params: RunParameters, reference: ReferenceData, has_source_nodes: bool
+) -> RunParameters:
+    """``params`` with ``reference``, plus roles derived from the files when the database knows none."""
     if has_source_nodes:
-        return reference
-    derived = derive_node_roles(root, account, source_uuid, start_date, end_date, fs)
+        return dataclasses.replace(params, reference=reference)
+    derived = derive_node_roles(
+        params.root, params.account, params.source_uuid, params.start_date, params.end_date, params.filesystem
+    )
     LOG.info(
         "reporting_ocp_nodes holds no node of source %s: derived %d node roles from its files (%s)",
-        source_uuid,
+        params.source_uuid,
         len(derived),
         ", ".join(f"{n}={r}" for n, _, r in derived[:20]) + (" ..." if len(derived) > 20 else ""),
     )
-    return ReferenceData(
-        enabled_keys=reference.enabled_keys,
-        cost_categories=reference.cost_categories,
-        node_roles=reference.node_roles + tuple(derived),
+    return dataclasses.replace(
+        params, reference=dataclasses.replace(reference, node_roles=reference.node_roles + tuple(derived))
     )

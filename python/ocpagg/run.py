@@ -220,17 +220,7 @@ def _run(
                 sink.rollback()  # end the read transaction (ours: the connection was idle)
         else:
             reference, known = params.reference, bool(params.reference.node_roles)
-        reference = with_derived_roles(
-            reference,
-            known,
-            root=params.root,
-            account=params.account,
-            source_uuid=params.source_uuid,
-            start_date=params.start_date,
-            end_date=params.end_date,
-            fs=params.filesystem,
-        )
-        params = dataclasses.replace(params, reference=reference)
+        params = with_derived_roles(params, reference, known)
         mark = phase("list", mark)
         result = _write(params, sink, hive, on_day, allow_missing_days, observer, phase, mark)
         committed = sink is not None

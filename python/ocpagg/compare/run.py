@@ -114,17 +114,7 @@ def _ocpagg_side(
     assert request.input_root is not None
     check_input_root(request.input_root, request.filesystem)
     reference, known = read_reference_rows(sink.query, sink.table, sink.param, request.source_uuid)
-    reference = with_derived_roles(
-        reference,
-        known,
-        root=params.root,
-        account=params.account,
-        source_uuid=params.source_uuid,
-        start_date=params.start_date,
-        end_date=params.end_date,
-        fs=params.filesystem,
-    )
-    params = dataclasses.replace(params, reference=reference)
+    params = with_derived_roles(params, reference, known)
     return ComputedSide(params, f"computed from {request.input_root}")
 
 
