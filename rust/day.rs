@@ -12,10 +12,14 @@ use crate::error::{KernelError, Result};
 use crate::input::{rows_of_day, StringReader};
 use crate::intern::{Interner, StrId};
 use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, EMPTY_SET};
-use crate::output::{OutputBuilder, RunConstants};
-use crate::pod::{pod_groups, write_pod_rows, DailyPods, PodColumns, PodKey};
-use crate::storage::{storage_groups, write_storage_rows, StorageDay, VolumeKey, VolumeMeasures};
-use crate::unallocated::write_unallocated_rows;
+use crate::output::{OutputBuilder, RowSink, RowSizes, RunConstants};
+use crate::pod::{
+    pod_groups, pod_rows, write_pod_rows, DailyPods, PodColumns, PodGroup, PodKey, PodRow,
+};
+use crate::storage::{
+    storage_groups, write_storage_rows, StorageDay, StorageGroup, VolumeKey, VolumeMeasures,
+};
+use crate::unallocated::{unallocated_rows, write_unallocated_rows, UnallocatedRow};
 
 pub struct DayState {
     config: Arc<Config>,
@@ -62,6 +66,7 @@ impl Drop for DayState {
 
 impl DayState {
     pub fn new(config: Arc<Config>, day: i32) -> Self {
+        config.filter.begin_day();
         Self {
             config,
             day,
@@ -281,17 +286,46 @@ impl DayState {
                 .chain(volumes.iter().map(|g| g.labels)),
         );
 
-        let mut out = OutputBuilder::new(self.day);
-        let pod_rows = write_pod_rows(&pods, &capacity, strings, &labels, &mut out);
-        write_storage_rows(
-            &volumes,
-            days_in_month(self.day),
+        let pod_rows = pod_rows(&pods, &capacity);
+        let unallocated = unallocated_rows(&pod_rows, strings, |n, r| config.role_of(n, r));
+        let rows = DayRows {
+            pods: &pods,
+            pod_rows: &pod_rows,
+            volumes: &volumes,
+            unallocated: &unallocated,
+            days_in_month: days_in_month(self.day),
             strings,
-            &labels,
-            &mut out,
-        );
-        write_unallocated_rows(&pod_rows, strings, config, labels.get(EMPTY_SET), &mut out);
+            labels: &labels,
+            config,
+        };
+        let mut sizes = RowSizes::default();
+        rows.emit(&mut sizes);
+        let mut out = OutputBuilder::new(self.day, &sizes);
+        rows.emit(&mut out);
         out.finish(run)
+    }
+}
+
+/// A day's summary rows, ready to be written.
+struct DayRows<'a> {
+    pods: &'a [PodGroup],
+    pod_rows: &'a [PodRow],
+    volumes: &'a [StorageGroup],
+    unallocated: &'a [UnallocatedRow],
+    days_in_month: u32,
+    strings: &'a Interner,
+    labels: &'a RenderedLabels,
+    config: &'a Config,
+}
+
+impl DayRows<'_> {
+    /// Push the pod, storage and unallocated rows, in that order.
+    fn emit(&self, out: &mut impl RowSink) {
+        let (strings, labels) = (self.strings, self.labels);
+        write_pod_rows(self.pods, self.pod_rows, strings, labels, out);
+        write_storage_rows(self.volumes, self.days_in_month, strings, labels, out);
+        let empty = labels.get(EMPTY_SET);
+        write_unallocated_rows(self.unallocated, strings, self.config, empty, out);
     }
 }
 

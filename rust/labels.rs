@@ -1,7 +1,7 @@
 //! Label sets: parsing koku's label JSON once per distinct string, filtering by the enabled
 //! keys, merging (later wins) and rendering as Trino's JSON (keys sorted, compact).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
@@ -21,52 +21,206 @@ type Pairs = Vec<(StrId, StrId)>;
 pub struct KeyFilter {
     keys: Option<FxHashSet<String>>,
     /// Filtered pairs per raw label string, kept across the days of a run: a cluster's label
-    /// strings repeat day after day, so each is parsed about once. Cleared when it outgrows
-    /// [`CACHE_LIMIT`], so memory stays bounded however many distinct strings a run meets.
-    cache: Mutex<FxHashMap<Box<str>, Filtered>>,
+    /// strings repeat day after day, so each is parsed about once. Bounded by bytes, see
+    /// [`LabelCache`].
+    cache: Mutex<LabelCache>,
 }
 
-/// A raw label string's kept (key, value) pairs, sorted by key; `None` is a JSON null.
-type Filtered = Arc<[(Box<str>, Option<Box<str>>)]>;
+/// What the label cache of a run holds and how well it served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Raw label strings found in the cache, parsed and filtered earlier.
+    pub hits: u64,
+    /// Raw label strings parsed (the first time, or after eviction or refusal).
+    pub misses: u64,
+    /// Entries dropped because they were not used on the current or previous day.
+    pub evicted: u64,
+    /// Parsed strings not kept because the cache was full of strings still in use.
+    pub refused: u64,
+    pub entries: u64,
+    pub bytes: u64,
+}
 
-const CACHE_LIMIT: usize = 200_000;
+/// Bytes the label cache may hold (its strings, their filtered pairs and a table slot each).
+pub const LABEL_CACHE_BYTES: usize = 16 << 20;
+/// A cached entry's bytes beyond its text and pairs: the table slot (key and value, 40 bytes,
+/// at hashbrown's load factor) and the two allocations' headers.
+const ENTRY_OVERHEAD: usize = 80;
+
+/// Raw label string → its kept pairs, encoded in one allocation (see [`encode_pair`]). When a
+/// new entry would exceed the byte budget, entries not used on the current or the previous day
+/// go (once per day); if that is not enough, the new entry is not kept, so a cluster whose
+/// label strings outnumber the budget keeps a stable part of them cached instead of thrashing.
+struct LabelCache {
+    entries: FxHashMap<Box<str>, CacheEntry>,
+    budget: usize,
+    bytes: usize,
+    /// The current day (a counter: each new day of the run adds one).
+    day: u32,
+    swept_day: u32,
+    stats: CacheStats,
+}
+
+struct CacheEntry {
+    pairs: Box<[u8]>,
+    used: u32,
+}
+
+impl LabelCache {
+    fn new(budget: usize) -> Self {
+        Self {
+            entries: FxHashMap::default(),
+            budget,
+            bytes: 0,
+            day: 1,
+            swept_day: 0,
+            stats: CacheStats::default(),
+        }
+    }
+
+    fn entry_bytes(text: &str, pairs: &[u8]) -> usize {
+        text.len() + pairs.len() + ENTRY_OVERHEAD
+    }
+
+    fn insert(&mut self, text: &str, pairs: Box<[u8]>) {
+        let size = Self::entry_bytes(text, &pairs);
+        if self.bytes + size > self.budget && self.swept_day != self.day {
+            self.swept_day = self.day;
+            let keep_from = self.day.saturating_sub(1);
+            let before = self.entries.len();
+            let mut freed = 0;
+            self.entries.retain(|k, e| {
+                let keep = e.used >= keep_from;
+                if !keep {
+                    freed += Self::entry_bytes(k, &e.pairs);
+                }
+                keep
+            });
+            self.bytes -= freed;
+            self.stats.evicted += (before - self.entries.len()) as u64;
+            if self.entries.len() * 2 < self.entries.capacity() {
+                self.entries.shrink_to_fit();
+            }
+        }
+        if self.bytes + size > self.budget {
+            self.stats.refused += 1;
+            return;
+        }
+        self.bytes += size;
+        let used = self.day;
+        self.entries.insert(text.into(), CacheEntry { pairs, used });
+    }
+}
+
+/// Append one (key, value) pair: key length (u32, little-endian), key, value length
+/// (`u32::MAX` for JSON null), value.
+fn encode_pair(out: &mut Vec<u8>, key: &str, value: Option<&str>) {
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key.as_bytes());
+    match value {
+        Some(v) => {
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+    }
+}
+
+/// The pairs [`encode_pair`] wrote, in order.
+fn decode_pairs(mut bytes: &[u8], mut each: impl FnMut(&str, Option<&str>)) {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> &'a [u8] {
+        let (head, rest) = bytes.split_at(n);
+        *bytes = rest;
+        head
+    }
+    fn len(bytes: &mut &[u8]) -> u32 {
+        u32::from_le_bytes(take(bytes, 4).try_into().expect("four bytes"))
+    }
+    fn text<'a>(bytes: &mut &'a [u8], n: usize) -> &'a str {
+        std::str::from_utf8(take(bytes, n)).expect("encoded from text")
+    }
+    while !bytes.is_empty() {
+        let k = len(&mut bytes) as usize;
+        let key = text(&mut bytes, k);
+        let value = match len(&mut bytes) {
+            u32::MAX => None,
+            v => Some(text(&mut bytes, v as usize)),
+        };
+        each(key, value);
+    }
+}
 
 impl KeyFilter {
     pub fn new(keys: &[String]) -> Self {
+        Self::with_cache_bytes(keys, LABEL_CACHE_BYTES)
+    }
+
+    pub fn with_cache_bytes(keys: &[String], budget: usize) -> Self {
         Self {
             keys: if keys.is_empty() {
                 None
             } else {
                 Some(keys.iter().cloned().collect())
             },
-            cache: Mutex::new(FxHashMap::default()),
+            cache: Mutex::new(LabelCache::new(budget)),
         }
     }
 
-    /// The kept pairs of a label JSON object, or why it is not one.
-    fn filter_json(&self, text: &str) -> std::result::Result<Filtered, String> {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = cache.get(text) {
-            return Ok(Arc::clone(found));
+    fn cache(&self) -> std::sync::MutexGuard<'_, LabelCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new day of the run begins (its entries count as used from now on).
+    pub fn begin_day(&self) {
+        let mut cache = self.cache();
+        cache.day = cache.day.saturating_add(1);
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let cache = self.cache();
+        CacheStats {
+            entries: cache.entries.len() as u64,
+            bytes: cache.bytes as u64,
+            ..cache.stats
         }
+    }
+
+    /// Call `each` with the kept (key, value) pairs of a label JSON object, sorted by key, or
+    /// say why the text is not one.
+    fn filter_json(
+        &self,
+        text: &str,
+        each: impl FnMut(&str, Option<&str>),
+    ) -> std::result::Result<(), String> {
+        let mut cache = self.cache();
+        let day = cache.day;
+        if let Some(found) = cache.entries.get_mut(text) {
+            found.used = day;
+            decode_pairs(&found.pairs, each);
+            cache.stats.hits += 1;
+            return Ok(());
+        }
+        cache.stats.misses += 1;
+        drop(cache);
         let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))?;
         let Value::Object(map) = value else {
             return Err("not a JSON object".to_string());
         };
-        let mut pairs: Vec<(Box<str>, Option<Box<str>>)> = Vec::new();
+        let mut pairs: Vec<(&str, Option<std::borrow::Cow<'_, str>>)> = Vec::new();
         for (k, v) in &map {
             let v = label_value(v).map_err(str::to_string)?;
             if !self.keeps_nothing() && self.keeps(k) {
-                pairs.push((k.as_str().into(), v.map(|v| v.as_ref().into())));
+                pairs.push((k.as_str(), v));
             }
         }
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let filtered: Filtered = pairs.into();
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        let mut encoded = Vec::new();
+        for (k, v) in &pairs {
+            encode_pair(&mut encoded, k, v.as_deref());
         }
-        cache.insert(text.into(), Arc::clone(&filtered));
-        Ok(filtered)
+        decode_pairs(&encoded, each);
+        self.cache().insert(text, encoded.into_boxed_slice());
+        Ok(())
     }
 
     fn keeps(&self, key: &str) -> bool {
@@ -185,15 +339,15 @@ impl LabelSets {
             value: text.chars().take(200).collect(),
             hour: None,
         };
-        let filtered = filter.filter_json(text).map_err(|reason| bad(&reason))?;
-        // Already sorted by key string, which interning does not change.
-        let pairs: Pairs = filtered
-            .iter()
-            .map(|(k, v)| {
-                let value = v.as_deref().map_or(NULL, |v| self.words.intern(v));
-                (self.words.intern(k), value)
+        // Sorted by key string, which interning does not change.
+        let mut pairs: Pairs = Vec::new();
+        let words = &mut self.words;
+        filter
+            .filter_json(text, |k, v| {
+                let value = v.map_or(NULL, |v| words.intern(v));
+                pairs.push((words.intern(k), value));
             })
-            .collect();
+            .map_err(|reason| bad(&reason))?;
         let id = self.intern(pairs);
         if self.parsed.len() <= idx {
             self.parsed.resize(strings.len().max(idx + 1), UNPARSED);
@@ -375,6 +529,47 @@ mod tests {
             r#"{"app":"y","env":"prod","q\"k":null,"tier":"db"}"#
         );
         assert_eq!(labels.to_json(EMPTY_SET), "{}");
+    }
+
+    #[test]
+    fn label_cache_is_bounded_by_bytes_and_keeps_what_is_in_use() {
+        let keys = vec!["app".to_string()];
+        let text = |n: usize| format!(r#"{{"app":"a{n:04}","pad":"{}"}}"#, "x".repeat(100));
+        // Room for about ten entries of ~120 bytes of text each.
+        let entry = LabelCache::entry_bytes(&text(0), &[0; 13]);
+        let filter = KeyFilter::with_cache_bytes(&keys, 10 * entry + entry / 2);
+        let parse = |n: usize| {
+            let (mut labels, mut strings) = (LabelSets::new(), Interner::new());
+            let raw = strings.intern(&text(n));
+            let id = labels
+                .filtered(raw, &strings, &filter, "pod_labels")
+                .unwrap();
+            labels.to_json(id)
+        };
+        // Day 1: twenty strings; ten are kept, ten refused, and each filters right either way.
+        for n in 0..20 {
+            assert_eq!(parse(n), format!(r#"{{"app":"a{n:04}"}}"#));
+        }
+        let s = filter.stats();
+        assert_eq!((s.misses, s.hits, s.entries, s.refused), (20, 0, 10, 10));
+        assert!(s.bytes as usize <= 10 * entry + entry / 2);
+        // Day 2 uses the first five again: hits.
+        filter.begin_day();
+        for n in 0..5 {
+            parse(n);
+        }
+        assert_eq!(filter.stats().hits, 5);
+        // Day 3: new strings evict what was used on neither day 2 nor day 3 (5..10), not 0..5.
+        filter.begin_day();
+        for n in 100..105 {
+            parse(n);
+        }
+        let s = filter.stats();
+        assert_eq!((s.evicted, s.entries, s.refused), (5, 10, 10));
+        for n in 0..5 {
+            parse(n);
+        }
+        assert_eq!(filter.stats().hits, 10);
     }
 
     #[test]

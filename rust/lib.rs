@@ -132,6 +132,21 @@ impl KernelConfig {
             inner: Arc::new(config),
         })
     }
+
+    /// How the run's label cache served so far: hits, misses (parses), evicted, refused
+    /// (parsed but not kept: the cache was full), entries and bytes held.
+    fn label_cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.filter.stats();
+        let out = PyDict::new(py);
+        out.set_item("hits", s.hits)?;
+        out.set_item("misses", s.misses)?;
+        out.set_item("evicted", s.evicted)?;
+        out.set_item("refused", s.refused)?;
+        out.set_item("entries", s.entries)?;
+        out.set_item("bytes", s.bytes)?;
+        out.set_item("budget_bytes", crate::labels::LABEL_CACHE_BYTES)?;
+        Ok(out)
+    }
 }
 
 /// The state of one day: fed hourly record batches, it emits the day's summary rows.

@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringArray, StringBuilder,
-};
+use arrow::array::builder::NullBufferBuilder;
+use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
-use crate::metrics::{Capacity, Measures, PodMeasures};
+use crate::metrics::{Capacity, PodMeasures};
 
 pub const INFRASTRUCTURE_USAGE_COST: &str =
     r#"{"cpu": 0.000000000, "memory": 0.000000000, "storage": 0.000000000}"#;
@@ -54,79 +53,6 @@ pub struct StorageColumns<T> {
     pub usage_gigabyte_months: T,
 }
 
-/// Each pod measure's builder with its output column, in output order.
-fn pod_columns(b: &mut PodMeasures<Float64Builder>) -> [(&'static str, &mut Float64Builder); 8] {
-    let (cpu, memory) = (&mut b.cpu, &mut b.memory);
-    [
-        ("pod_usage_cpu_core_hours", &mut cpu.usage),
-        ("pod_request_cpu_core_hours", &mut cpu.request),
-        ("pod_effective_usage_cpu_core_hours", &mut cpu.effective),
-        ("pod_limit_cpu_core_hours", &mut cpu.limit),
-        ("pod_usage_memory_gigabyte_hours", &mut memory.usage),
-        ("pod_request_memory_gigabyte_hours", &mut memory.request),
-        (
-            "pod_effective_usage_memory_gigabyte_hours",
-            &mut memory.effective,
-        ),
-        ("pod_limit_memory_gigabyte_hours", &mut memory.limit),
-    ]
-}
-
-/// Each capacity builder with its output column, in output order.
-fn capacity_columns(b: &mut Capacity<Float64Builder>) -> [(&'static str, &mut Float64Builder); 6] {
-    [
-        ("node_capacity_cpu_cores", &mut b.node_cpu_cores),
-        ("node_capacity_cpu_core_hours", &mut b.node_cpu_core_hours),
-        (
-            "node_capacity_memory_gigabytes",
-            &mut b.node_memory_gigabytes,
-        ),
-        (
-            "node_capacity_memory_gigabyte_hours",
-            &mut b.node_memory_gigabyte_hours,
-        ),
-        (
-            "cluster_capacity_cpu_core_hours",
-            &mut b.cluster_cpu_core_hours,
-        ),
-        (
-            "cluster_capacity_memory_gigabyte_hours",
-            &mut b.cluster_memory_gigabyte_hours,
-        ),
-    ]
-}
-
-/// Each volume builder with its output column, in output order.
-fn storage_columns(
-    b: &mut StorageColumns<Float64Builder>,
-) -> [(&'static str, &mut Float64Builder); 4] {
-    [
-        (
-            "persistentvolumeclaim_capacity_gigabyte",
-            &mut b.capacity_gigabyte,
-        ),
-        (
-            "persistentvolumeclaim_capacity_gigabyte_months",
-            &mut b.capacity_gigabyte_months,
-        ),
-        (
-            "volume_request_storage_gigabyte_months",
-            &mut b.request_gigabyte_months,
-        ),
-        (
-            "persistentvolumeclaim_usage_gigabyte_months",
-            &mut b.usage_gigabyte_months,
-        ),
-    ]
-}
-
-fn append(b: &mut Measures<Float64Builder>, v: &Measures<Option<f64>>) {
-    b.usage.append_option(v.usage);
-    b.request.append_option(v.request);
-    b.effective.append_option(v.effective);
-    b.limit.append_option(v.limit);
-}
-
 /// `n` random (version 4) uuids as text, written straight into one fixed-width string buffer.
 fn new_uuids(n: usize) -> StringArray {
     const WIDTH: usize = uuid::fmt::Hyphenated::LENGTH;
@@ -138,114 +64,262 @@ fn new_uuids(n: usize) -> StringArray {
     StringArray::new(offsets, Buffer::from_vec(values), None)
 }
 
+/// Where summary rows go: [`RowSizes`] measures them, [`OutputBuilder`] writes them. The day's
+/// rows are emitted twice, once to each, so every output buffer is allocated at its exact size
+/// (the returned batch holds no spare capacity, and nothing is copied while growing).
+pub trait RowSink {
+    fn push(&mut self, r: &SummaryRow);
+}
+
+/// The text columns a summary row writes (besides the run constants and uuid).
+#[derive(Clone, Copy)]
+enum Text {
+    DataSource,
+    Namespace,
+    Node,
+    ResourceId,
+    PodLabels,
+    Pvc,
+    Pv,
+    StorageClass,
+    VolumeLabels,
+    AllLabels,
+    InfrastructureUsageCost,
+    CsiVolumeHandle,
+}
+
+const TEXT_COLUMNS: usize = 12;
+
+impl SummaryRow<'_> {
+    /// Each text column's value.
+    #[inline]
+    fn texts(&self) -> [(Text, Option<&str>); TEXT_COLUMNS] {
+        [
+            (Text::DataSource, Some(self.data_source)),
+            (Text::Namespace, self.namespace),
+            (Text::Node, self.node),
+            (Text::ResourceId, self.resource_id),
+            (Text::PodLabels, self.pod_labels),
+            (Text::Pvc, self.persistentvolumeclaim),
+            (Text::Pv, self.persistentvolume),
+            (Text::StorageClass, self.storageclass),
+            (Text::VolumeLabels, self.volume_labels),
+            (Text::AllLabels, Some(self.all_labels)),
+            (
+                Text::InfrastructureUsageCost,
+                self.infrastructure_usage_cost
+                    .then_some(INFRASTRUCTURE_USAGE_COST),
+            ),
+            (Text::CsiVolumeHandle, self.csi_volume_handle),
+        ]
+    }
+
+    /// Each float column's value, in output order: pod hours, capacity, then volume columns.
+    #[inline]
+    fn floats(&self) -> [Option<f64>; FLOAT_COLUMNS] {
+        let (cpu, memory, c, v) = (
+            &self.pod.cpu,
+            &self.pod.memory,
+            &self.capacity,
+            &self.storage,
+        );
+        [
+            cpu.usage,
+            cpu.request,
+            cpu.effective,
+            cpu.limit,
+            memory.usage,
+            memory.request,
+            memory.effective,
+            memory.limit,
+            c.node_cpu_cores,
+            c.node_cpu_core_hours,
+            c.node_memory_gigabytes,
+            c.node_memory_gigabyte_hours,
+            c.cluster_cpu_core_hours,
+            c.cluster_memory_gigabyte_hours,
+            v.capacity_gigabyte,
+            v.capacity_gigabyte_months,
+            v.request_gigabyte_months,
+            v.usage_gigabyte_months,
+        ]
+    }
+}
+
+const FLOAT_COLUMNS: usize = 18;
+const FLOAT_NAMES: [&str; FLOAT_COLUMNS] = [
+    "pod_usage_cpu_core_hours",
+    "pod_request_cpu_core_hours",
+    "pod_effective_usage_cpu_core_hours",
+    "pod_limit_cpu_core_hours",
+    "pod_usage_memory_gigabyte_hours",
+    "pod_request_memory_gigabyte_hours",
+    "pod_effective_usage_memory_gigabyte_hours",
+    "pod_limit_memory_gigabyte_hours",
+    "node_capacity_cpu_cores",
+    "node_capacity_cpu_core_hours",
+    "node_capacity_memory_gigabytes",
+    "node_capacity_memory_gigabyte_hours",
+    "cluster_capacity_cpu_core_hours",
+    "cluster_capacity_memory_gigabyte_hours",
+    "persistentvolumeclaim_capacity_gigabyte",
+    "persistentvolumeclaim_capacity_gigabyte_months",
+    "volume_request_storage_gigabyte_months",
+    "persistentvolumeclaim_usage_gigabyte_months",
+];
+
+/// The rows and each text column's bytes of a day's output.
+#[derive(Default)]
+pub struct RowSizes {
+    rows: usize,
+    bytes: [usize; TEXT_COLUMNS],
+}
+
+impl RowSink for RowSizes {
+    #[inline]
+    fn push(&mut self, r: &SummaryRow) {
+        self.rows += 1;
+        for (column, value) in r.texts() {
+            self.bytes[column as usize] += value.map_or(0, str::len);
+        }
+    }
+}
+
+/// A text column written into buffers of its exact final size.
+struct TextColumn {
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    nulls: NullBufferBuilder,
+}
+
+impl TextColumn {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            values: Vec::with_capacity(bytes),
+            nulls: NullBufferBuilder::new(rows),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => {
+                self.values.extend_from_slice(v.as_bytes());
+                self.nulls.append_non_null();
+            }
+            None => self.nulls.append_null(),
+        }
+        self.offsets.push(self.values.len() as i32);
+    }
+
+    /// `n` copies of `v`.
+    fn constant(n: usize, v: Option<&str>) -> Self {
+        let mut c = Self::with_capacity(n, n * v.map_or(0, str::len));
+        for _ in 0..n {
+            c.push(v);
+        }
+        c
+    }
+
+    fn finish(mut self) -> Result<ArrayRef> {
+        let values = i32::try_from(self.values.len())
+            .map(|_| Buffer::from_vec(self.values))
+            .map_err(|_| arrow::error::ArrowError::ComputeError("over 2 GiB of text".into()))?;
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        // SAFETY: offsets start at 0 and never decrease, end at the values' length, and every
+        // range between them is a whole `&str` appended by `push`.
+        let array = unsafe { StringArray::new_unchecked(offsets, values, self.nulls.finish()) };
+        Ok(Arc::new(array))
+    }
+}
+
+/// A float64 column written into buffers of its exact final size.
+struct FloatColumn {
+    values: Vec<f64>,
+    nulls: NullBufferBuilder,
+}
+
+impl FloatColumn {
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(rows),
+            nulls: NullBufferBuilder::new(rows),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<f64>) {
+        self.values.push(v.unwrap_or(0.0));
+        self.nulls.append(v.is_some());
+    }
+
+    fn finish(mut self) -> ArrayRef {
+        Arc::new(Float64Array::new(
+            ScalarBuffer::from(self.values),
+            self.nulls.finish(),
+        ))
+    }
+}
+
 pub struct OutputBuilder {
     day: i32,
-    data_source: StringBuilder,
-    namespace: StringBuilder,
-    node: StringBuilder,
-    resource_id: StringBuilder,
-    pod_labels: StringBuilder,
-    pod: PodMeasures<Float64Builder>,
-    capacity: Capacity<Float64Builder>,
-    pvc: StringBuilder,
-    pv: StringBuilder,
-    storageclass: StringBuilder,
-    volume_labels: StringBuilder,
-    all_labels: StringBuilder,
-    storage: StorageColumns<Float64Builder>,
-    infrastructure_usage_cost: StringBuilder,
-    cost_category_id: Int64Builder,
-    csi_volume_handle: StringBuilder,
+    texts: [TextColumn; TEXT_COLUMNS],
+    floats: [FloatColumn; FLOAT_COLUMNS],
+    cost_category_id: Vec<i64>,
+    cost_category_nulls: NullBufferBuilder,
     rows: usize,
 }
 
+impl RowSink for OutputBuilder {
+    #[inline]
+    fn push(&mut self, r: &SummaryRow) {
+        for (column, value) in r.texts() {
+            self.texts[column as usize].push(value);
+        }
+        for (column, value) in self.floats.iter_mut().zip(r.floats()) {
+            column.push(value);
+        }
+        self.cost_category_id.push(r.cost_category_id.unwrap_or(0));
+        self.cost_category_nulls
+            .append(r.cost_category_id.is_some());
+        self.rows += 1;
+    }
+}
+
 impl OutputBuilder {
-    pub fn new(day: i32) -> Self {
+    /// A builder for the rows `sizes` measured.
+    pub fn new(day: i32, sizes: &RowSizes) -> Self {
+        let n = sizes.rows;
         Self {
             day,
-            data_source: StringBuilder::new(),
-            namespace: StringBuilder::new(),
-            node: StringBuilder::new(),
-            resource_id: StringBuilder::new(),
-            pod_labels: StringBuilder::new(),
-            pod: Default::default(),
-            capacity: Default::default(),
-            pvc: StringBuilder::new(),
-            pv: StringBuilder::new(),
-            storageclass: StringBuilder::new(),
-            volume_labels: StringBuilder::new(),
-            all_labels: StringBuilder::new(),
-            storage: Default::default(),
-            infrastructure_usage_cost: StringBuilder::new(),
-            cost_category_id: Int64Builder::new(),
-            csi_volume_handle: StringBuilder::new(),
+            texts: std::array::from_fn(|i| TextColumn::with_capacity(n, sizes.bytes[i])),
+            floats: std::array::from_fn(|_| FloatColumn::with_capacity(n)),
+            cost_category_id: Vec::with_capacity(n),
+            cost_category_nulls: NullBufferBuilder::new(n),
             rows: 0,
         }
     }
 
-    pub fn push(&mut self, r: &SummaryRow) {
-        self.data_source.append_value(r.data_source);
-        self.namespace.append_option(r.namespace);
-        self.node.append_option(r.node);
-        self.resource_id.append_option(r.resource_id);
-        self.pod_labels.append_option(r.pod_labels);
-        append(&mut self.pod.cpu, &r.pod.cpu);
-        append(&mut self.pod.memory, &r.pod.memory);
-        let (b, c) = (&mut self.capacity, &r.capacity);
-        b.node_cpu_cores.append_option(c.node_cpu_cores);
-        b.node_cpu_core_hours.append_option(c.node_cpu_core_hours);
-        b.node_memory_gigabytes
-            .append_option(c.node_memory_gigabytes);
-        b.node_memory_gigabyte_hours
-            .append_option(c.node_memory_gigabyte_hours);
-        b.cluster_cpu_core_hours
-            .append_option(c.cluster_cpu_core_hours);
-        b.cluster_memory_gigabyte_hours
-            .append_option(c.cluster_memory_gigabyte_hours);
-        self.pvc.append_option(r.persistentvolumeclaim);
-        self.pv.append_option(r.persistentvolume);
-        self.storageclass.append_option(r.storageclass);
-        self.volume_labels.append_option(r.volume_labels);
-        self.all_labels.append_value(r.all_labels);
-        let (b, v) = (&mut self.storage, &r.storage);
-        b.capacity_gigabyte.append_option(v.capacity_gigabyte);
-        b.capacity_gigabyte_months
-            .append_option(v.capacity_gigabyte_months);
-        b.request_gigabyte_months
-            .append_option(v.request_gigabyte_months);
-        b.usage_gigabyte_months
-            .append_option(v.usage_gigabyte_months);
-        self.infrastructure_usage_cost.append_option(
-            r.infrastructure_usage_cost
-                .then_some(INFRASTRUCTURE_USAGE_COST),
-        );
-        self.cost_category_id.append_option(r.cost_category_id);
-        self.csi_volume_handle.append_option(r.csi_volume_handle);
-        self.rows += 1;
-    }
-
-    pub fn finish(mut self, run: &RunConstants) -> Result<RecordBatch> {
+    pub fn finish(self, run: &RunConstants) -> Result<RecordBatch> {
         let n = self.rows;
+        let Self {
+            day,
+            texts,
+            floats,
+            cost_category_id,
+            mut cost_category_nulls,
+            ..
+        } = self;
+        let mut texts = texts.map(Some);
+        let mut text = |c: Text| texts[c as usize].take().expect("each column once").finish();
         let s = |name: &str| Field::new(name, DataType::Utf8, true);
         let f = |name: &str| Field::new(name, DataType::Float64, true);
-        let mut fields: Vec<Field> = Vec::new();
-        let mut columns: Vec<ArrayRef> = Vec::new();
-        let constant_str = |v: Option<&str>| -> ArrayRef {
-            let mut b = StringBuilder::with_capacity(n, n * v.map_or(0, str::len));
-            for _ in 0..n {
-                b.append_option(v);
-            }
-            Arc::new(b.finish())
-        };
-        let cluster_id = constant_str(Some(&run.cluster_id));
-        let cluster_alias = constant_str(run.cluster_alias.as_deref());
-        let source_uuid = constant_str(Some(&run.source_uuid));
-        let mut dates = Date32Builder::with_capacity(n);
-        dates.append_value_n(self.day, n);
-        let dates: ArrayRef = Arc::new(dates.finish());
-        let mut period = Int64Builder::with_capacity(n);
-        period.append_value_n(run.report_period_id, n);
-
+        let mut fields: Vec<Field> = Vec::with_capacity(40);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(40);
+        let dates: ArrayRef = Arc::new(Date32Array::new(ScalarBuffer::from(vec![day; n]), None));
         let mut add = |field: Field, array: ArrayRef| {
             fields.push(field);
             columns.push(array);
@@ -253,47 +327,57 @@ impl OutputBuilder {
         add(s("uuid"), Arc::new(new_uuids(n)));
         add(
             Field::new("report_period_id", DataType::Int64, true),
-            Arc::new(period.finish()),
+            Arc::new(Int64Array::new(
+                ScalarBuffer::from(vec![run.report_period_id; n]),
+                None,
+            )),
         );
-        add(s("cluster_id"), cluster_id);
-        add(s("cluster_alias"), cluster_alias);
-        add(s("data_source"), Arc::new(self.data_source.finish()));
+        add(
+            s("cluster_id"),
+            TextColumn::constant(n, Some(&run.cluster_id)).finish()?,
+        );
+        add(
+            s("cluster_alias"),
+            TextColumn::constant(n, run.cluster_alias.as_deref()).finish()?,
+        );
+        add(s("data_source"), text(Text::DataSource)?);
         add(
             Field::new("usage_start", DataType::Date32, true),
             dates.clone(),
         );
         add(Field::new("usage_end", DataType::Date32, true), dates);
-        add(s("namespace"), Arc::new(self.namespace.finish()));
-        add(s("node"), Arc::new(self.node.finish()));
-        add(s("resource_id"), Arc::new(self.resource_id.finish()));
-        add(s("pod_labels"), Arc::new(self.pod_labels.finish()));
-        for (name, b) in pod_columns(&mut self.pod) {
-            add(f(name), Arc::new(b.finish()));
+        add(s("namespace"), text(Text::Namespace)?);
+        add(s("node"), text(Text::Node)?);
+        add(s("resource_id"), text(Text::ResourceId)?);
+        add(s("pod_labels"), text(Text::PodLabels)?);
+        let mut floats = floats.into_iter().zip(FLOAT_NAMES);
+        for (column, name) in floats.by_ref().take(14) {
+            add(f(name), column.finish());
         }
-        for (name, b) in capacity_columns(&mut self.capacity) {
-            add(f(name), Arc::new(b.finish()));
+        add(s("persistentvolumeclaim"), text(Text::Pvc)?);
+        add(s("persistentvolume"), text(Text::Pv)?);
+        add(s("storageclass"), text(Text::StorageClass)?);
+        add(s("volume_labels"), text(Text::VolumeLabels)?);
+        add(s("all_labels"), text(Text::AllLabels)?);
+        for (column, name) in floats {
+            add(f(name), column.finish());
         }
-        add(s("persistentvolumeclaim"), Arc::new(self.pvc.finish()));
-        add(s("persistentvolume"), Arc::new(self.pv.finish()));
-        add(s("storageclass"), Arc::new(self.storageclass.finish()));
-        add(s("volume_labels"), Arc::new(self.volume_labels.finish()));
-        add(s("all_labels"), Arc::new(self.all_labels.finish()));
-        for (name, b) in storage_columns(&mut self.storage) {
-            add(f(name), Arc::new(b.finish()));
-        }
-        add(s("source_uuid"), source_uuid);
+        add(
+            s("source_uuid"),
+            TextColumn::constant(n, Some(&run.source_uuid)).finish()?,
+        );
         add(
             s("infrastructure_usage_cost"),
-            Arc::new(self.infrastructure_usage_cost.finish()),
+            text(Text::InfrastructureUsageCost)?,
         );
         add(
             Field::new("cost_category_id", DataType::Int64, true),
-            Arc::new(self.cost_category_id.finish()),
+            Arc::new(Int64Array::new(
+                ScalarBuffer::from(cost_category_id),
+                cost_category_nulls.finish(),
+            )),
         );
-        add(
-            s("csi_volume_handle"),
-            Arc::new(self.csi_volume_handle.finish()),
-        );
+        add(s("csi_volume_handle"), text(Text::CsiVolumeHandle)?);
         Ok(RecordBatch::try_new(
             Arc::new(Schema::new(fields)),
             columns,

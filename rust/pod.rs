@@ -12,7 +12,7 @@ use crate::input::{finite_floats, Floats};
 use crate::intern::{Interner, StrId, NULL};
 use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId};
 use crate::metrics::{pod_hours, Capacity, Measures, PodMeasures, Resources, GIB};
-use crate::output::{OutputBuilder, SummaryRow};
+use crate::output::{RowSink, SummaryRow};
 
 /// The pod_usage columns of each measure.
 const MEASURE_COLUMNS: PodMeasures<&str> = Resources {
@@ -342,28 +342,41 @@ pub struct PodRow {
     pub capacity: Capacity<Option<f64>>,
 }
 
-/// Write the groups as the day's `Pod` rows (hours, GiB-hours, the node's and the cluster's
-/// capacity); returns them for the unallocated step.
+/// Each group's hours, GiB-hours and capacity (the node's and the cluster's), as its `Pod` row
+/// carries them and the unallocated step reads them.
+pub fn pod_rows(groups: &[PodGroup], capacity: &DailyCapacity) -> Vec<PodRow> {
+    let cluster = capacity.cluster.hours();
+    groups
+        .iter()
+        .map(|g| {
+            let node = capacity.of_node(g.node).hours();
+            PodRow {
+                namespace: g.namespace,
+                node: g.node,
+                resource_id: g.resource_id,
+                hours: pod_hours(g.sums),
+                capacity: Capacity {
+                    node_cpu_cores: g.capacity_cpu_cores.get(),
+                    node_cpu_core_hours: node.cpu,
+                    node_memory_gigabytes: g.capacity_memory_bytes.get().map(|v| v * GIB),
+                    node_memory_gigabyte_hours: node.memory,
+                    cluster_cpu_core_hours: cluster.cpu,
+                    cluster_memory_gigabyte_hours: cluster.memory,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Write the groups as the day's `Pod` rows; `rows` are their [`pod_rows`].
 pub fn write_pod_rows(
     groups: &[PodGroup],
-    capacity: &DailyCapacity,
+    rows: &[PodRow],
     strings: &Interner,
     labels: &RenderedLabels,
-    out: &mut OutputBuilder,
-) -> Vec<PodRow> {
-    let cluster = capacity.cluster.hours();
-    let mut rows = Vec::with_capacity(groups.len());
-    for g in groups {
-        let node = capacity.of_node(g.node).hours();
-        let hours = pod_hours(g.sums);
-        let capacity = Capacity {
-            node_cpu_cores: g.capacity_cpu_cores.get(),
-            node_cpu_core_hours: node.cpu,
-            node_memory_gigabytes: g.capacity_memory_bytes.get().map(|v| v * GIB),
-            node_memory_gigabyte_hours: node.memory,
-            cluster_cpu_core_hours: cluster.cpu,
-            cluster_memory_gigabyte_hours: cluster.memory,
-        };
+    out: &mut impl RowSink,
+) {
+    for (g, row) in groups.iter().zip(rows) {
         let json = labels.get(g.labels);
         out.push(&SummaryRow {
             data_source: "Pod",
@@ -371,22 +384,14 @@ pub fn write_pod_rows(
             node: strings.get(g.node),
             resource_id: strings.get(g.resource_id),
             pod_labels: Some(json),
-            pod: hours,
-            capacity,
+            pod: row.hours,
+            capacity: row.capacity,
             all_labels: json,
             infrastructure_usage_cost: true,
             cost_category_id: g.cost_category_id,
             ..Default::default()
         });
-        rows.push(PodRow {
-            namespace: g.namespace,
-            node: g.node,
-            resource_id: g.resource_id,
-            hours,
-            capacity,
-        });
     }
-    rows
 }
 
 #[cfg(test)]

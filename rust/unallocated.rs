@@ -8,7 +8,7 @@ use crate::accumulators::{Max, Sum};
 use crate::config::Config;
 use crate::intern::{Interner, StrId, NULL};
 use crate::metrics::{Capacity, Measures, PodMeasures};
-use crate::output::{OutputBuilder, SummaryRow};
+use crate::output::{RowSink, SummaryRow};
 use crate::pod::PodRow;
 
 /// Namespaces of rows that koku's unallocated step leaves out.
@@ -115,13 +115,13 @@ pub fn unallocated_rows(
 /// Write each node's unallocated row, once per matching cost-category pattern (koku joins
 /// without max here), with `{}` as all_labels.
 pub fn write_unallocated_rows(
-    pod_rows: &[PodRow],
+    rows: &[UnallocatedRow],
     strings: &Interner,
     config: &Config,
     empty_labels: &str,
-    out: &mut OutputBuilder,
+    out: &mut impl RowSink,
 ) {
-    for u in unallocated_rows(pod_rows, strings, |n, r| config.role_of(n, r)) {
+    for u in rows {
         let matched = config.categories.matching(u.namespace);
         let ids: Vec<Option<i64>> = if matched.ids.is_empty() {
             vec![None]
