@@ -42,6 +42,8 @@ pub struct DayState {
 struct Scratch {
     rows: Vec<(usize, i64)>,
     ids: [Vec<StrId>; 8],
+    /// Each row's daily pod row.
+    daily: Vec<u32>,
 }
 
 thread_local! {
@@ -113,32 +115,42 @@ impl DayState {
         }
         let rows = &scratch.rows;
         let columns = PodColumns::read(batch, rows)?;
+        // Each row's daily row (a new one takes the filtered set of its raw labels, which
+        // parses a raw label string at its first row of the day) and max(resource_id).
+        let daily = &mut scratch.daily;
+        daily.clear();
         for &(i, t) in rows {
-            let set = self
-                .labels
-                .filtered(
-                    raw_labels[i],
-                    &self.strings,
-                    &self.config.filter,
-                    "pod_labels",
-                )
-                .map_err(|e| e.at_hour(t))?;
-            let hour = columns.hour(i);
-            self.capacity.observe(
-                t,
-                node[i],
-                hour.capacity_cpu_core_seconds,
-                hour.capacity_memory_byte_seconds,
-            );
             let key = PodKey {
                 namespace: namespace[i],
                 node: node[i],
                 pod: pod[i],
                 raw_labels: raw_labels[i],
             };
+            let (d, new) = self.pods.find_or_add(key);
+            if new {
+                let set = self
+                    .labels
+                    .filtered(
+                        raw_labels[i],
+                        &self.strings,
+                        &self.config.filter,
+                        "pod_labels",
+                    )
+                    .map_err(|e| e.at_hour(t))?;
+                self.pods.set_labels(d, set);
+            }
             self.pods
-                .observe(&self.strings, key, set, resource_id[i], &hour);
+                .observe_resource_id(&self.strings, d, resource_id[i]);
+            daily.push(d);
         }
+        let (cpu, memory) = (
+            &columns.capacity_cpu_core_seconds,
+            &columns.capacity_memory_byte_seconds,
+        );
+        for &(i, t) in rows {
+            self.capacity.observe(t, node[i], cpu.get(i), memory.get(i));
+        }
+        self.pods.observe(&columns, rows, daily);
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
-use crate::calendar::day_of_ms;
+use crate::calendar::MS_PER_DAY;
 use crate::error::{KernelError, Result};
 use crate::intern::{Interner, StrId, NULL};
 
@@ -35,7 +35,13 @@ pub struct Values<'a, T> {
     all_null: bool,
 }
 
-impl<T: Copy> Values<'_, T> {
+impl<'a, T: Copy> Values<'a, T> {
+    /// Every value, when the column has no NULL.
+    #[inline(always)]
+    pub fn dense(&self) -> Option<&'a [T]> {
+        (!self.all_null && self.nulls.is_none_or(|n| n.null_count() == 0)).then_some(self.values)
+    }
+
     #[inline(always)]
     pub fn get(&self, row: usize) -> Option<T> {
         if self.all_null {
@@ -72,15 +78,32 @@ fn primitive<'a, T: ArrowPrimitiveType>(
     })
 }
 
+/// Whether `t` lies in the day starting at `start` (ms): `day_of_ms(t) == day` without a
+/// division. The wrapped difference is below a day's length only for `start <= t < start + day`.
+#[inline(always)]
+fn in_day(start: i64, t: i64) -> bool {
+    (t.wrapping_sub(start) as u64) < MS_PER_DAY as u64
+}
+
 /// Fill `rows` with the rows of the batch whose interval_start falls on `day`, with their
 /// interval_start in milliseconds.
 pub fn rows_of_day(batch: &RecordBatch, day: i32, rows: &mut Vec<(usize, i64)>) -> Result<()> {
     let ts = primitive::<TimestampMillisecondType>(batch, "interval_start", "timestamp[ms]")?;
     rows.clear();
-    rows.extend(
-        (0..batch.num_rows())
-            .filter_map(|i| ts.get(i).filter(|&t| day_of_ms(t) == day).map(|t| (i, t))),
-    );
+    let start = day as i64 * MS_PER_DAY;
+    let in_day = |t: i64| in_day(start, t);
+    match ts.dense() {
+        Some(values) => rows.extend(
+            values
+                .iter()
+                .enumerate()
+                .filter(|&(_, &t)| in_day(t))
+                .map(|(i, &t)| (i, t)),
+        ),
+        None => rows.extend(
+            (0..batch.num_rows()).filter_map(|i| ts.get(i).filter(|&t| in_day(t)).map(|t| (i, t))),
+        ),
+    }
     Ok(())
 }
 
@@ -143,6 +166,24 @@ fn zero_products_sum_to_zero(values: &[f64]) -> bool {
     lanes.iter().sum::<f64>() + tail == 0.0
 }
 
+/// Check a batch imported without validation (see `DayAggregator::push`): every column fully,
+/// except dictionary columns, whose keys and values are checked for structure (buffer sizes)
+/// only: [`StringReader`] checks the values and bounds-checks the keys where it reads them.
+pub fn check_batch(batch: &RecordBatch) -> Result<()> {
+    for column in batch.columns() {
+        let data = column.to_data();
+        if let DataType::Dictionary(..) = data.data_type() {
+            data.validate()?;
+            for child in data.child_data() {
+                child.validate()?;
+            }
+        } else {
+            data.validate_full()?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is
 /// kept per column and reused while the next batch's dictionary holds the same strings (pyarrow
 /// gives each batch of a Parquet column chunk its own copy of the chunk's dictionary): comparing
@@ -202,6 +243,8 @@ impl StringReader {
                 let hit =
                     matches!(self.dictionaries.get(name), Some((d, _)) if same_strings(d, values));
                 if !hit {
+                    // Not the bytes of a dictionary checked before: check these fully.
+                    values.to_data().validate_full()?;
                     let ids = values
                         .iter()
                         .map(|v| v.map_or(NULL, |s| interner.intern(s)))
@@ -229,7 +272,25 @@ impl StringReader {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, in_day, MS_PER_DAY};
+    use crate::calendar::day_of_ms;
+
+    #[test]
+    fn in_day_is_day_of_ms() {
+        for day in [-25_000, -1, 0, 1, 20_668, i32::MAX, i32::MIN] {
+            let start = day as i64 * MS_PER_DAY;
+            let near = [
+                start - 1,
+                start,
+                start + 1,
+                start + MS_PER_DAY - 1,
+                start + MS_PER_DAY,
+            ];
+            for t in near.into_iter().chain([i64::MIN, i64::MAX, 0, -1]) {
+                assert_eq!(in_day(start, t), day_of_ms(t) == day, "day {day} t {t}");
+            }
+        }
+    }
 
     #[test]
     fn finite_scan_finds_any_nan_or_infinity() {

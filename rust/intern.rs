@@ -18,6 +18,8 @@ pub struct Interner {
     /// `ends[id]`: where string `id` ends in `text`; it starts where `id - 1` ends (slot 0, NULL,
     /// is empty and never looked up by value).
     ends: Vec<usize>,
+    /// Each string's hash (kept so that growing the table hashes no text again).
+    hashes: Vec<u64>,
     /// Ids of the strings, hashed by their text.
     table: HashTable<StrId>,
 }
@@ -38,6 +40,7 @@ impl Interner {
         Self {
             text: String::new(),
             ends: vec![0],
+            hashes: vec![0],
             table: HashTable::new(),
         }
     }
@@ -60,9 +63,10 @@ impl Interner {
         let id = StrId::try_from(self.ends.len()).expect("more than 2³² strings in a day");
         self.text.push_str(s);
         self.ends.push(self.text.len());
-        let (text, ends) = (&self.text, &self.ends);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
         self.table
-            .insert_unique(hash, id, |&id| hash_str(Self::slice(text, ends, id)));
+            .insert_unique(hash, id, |&id| hashes[id as usize]);
         id
     }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
@@ -12,10 +13,6 @@ use crate::intern::{Interner, StrId, NULL};
 /// Id of an interned, filtered label set; [`EMPTY_SET`] is `{}`.
 pub type SetId = u32;
 pub const EMPTY_SET: SetId = 0;
-
-/// A label set: (key, value) string ids of the label interner, sorted by key string; a JSON null
-/// value is [`NULL`].
-type Pairs = Vec<(StrId, StrId)>;
 
 /// The enabled keys K; `None` is Trino's NULL array (no OCP key enabled): every set filters to `{}`.
 pub struct KeyFilter {
@@ -236,18 +233,21 @@ impl KeyFilter {
 pub struct LabelSets {
     /// Keys and values of every label, interned apart from the day's other strings.
     words: Interner,
-    /// Hash of a set's pairs → the newest set with that hash; `same_hash` chains the older ones,
-    /// so each set's pairs are stored once, in `sets`.
-    by_hash: FxHashMap<u64, SetId>,
-    same_hash: Vec<SetId>,
-    sets: Vec<Pairs>,
+    /// Every set's (key, value) word ids, sorted by key string (a JSON null value is [`NULL`]),
+    /// one set after the other: set `id` is `pairs[starts[id]..starts[id + 1]]`.
+    pairs: Vec<(StrId, StrId)>,
+    starts: Vec<u32>,
+    /// Set ids, hashed by their pairs; each set's hash, kept for the table's growth.
+    table: HashTable<SetId>,
+    hashes: Vec<u64>,
     /// Raw label string id → filtered set id (`u32::MAX` until parsed).
     parsed: Vec<SetId>,
     merged: FxHashMap<(SetId, SetId), SetId>,
+    /// Pairs being built (a parsed or merged set before it is interned).
+    scratch: Vec<(StrId, StrId)>,
 }
 
 const UNPARSED: SetId = SetId::MAX;
-const NO_SET: SetId = SetId::MAX;
 
 fn hash_pairs(pairs: &[(StrId, StrId)]) -> u64 {
     use std::hash::BuildHasher;
@@ -267,38 +267,59 @@ fn label_value(v: &Value) -> std::result::Result<Option<std::borrow::Cow<'_, str
 
 impl LabelSets {
     pub fn new() -> Self {
-        let mut by_hash = FxHashMap::default();
-        by_hash.insert(hash_pairs(&[]), EMPTY_SET);
+        let mut table = HashTable::new();
+        table.insert_unique(hash_pairs(&[]), EMPTY_SET, |_| hash_pairs(&[]));
         Self {
             words: Interner::new(),
-            by_hash,
-            same_hash: vec![NO_SET],
-            sets: vec![Vec::new()],
+            pairs: Vec::new(),
+            starts: vec![0, 0],
+            table,
+            hashes: vec![hash_pairs(&[])],
             parsed: Vec::new(),
             merged: FxHashMap::default(),
+            scratch: Vec::new(),
         }
     }
 
-    fn intern(&mut self, pairs: Pairs) -> SetId {
-        let hash = hash_pairs(&pairs);
-        let newest = self.by_hash.get(&hash).copied().unwrap_or(NO_SET);
-        let mut at = newest;
-        while at != NO_SET {
-            if self.sets[at as usize] == pairs {
-                return at;
-            }
-            at = self.same_hash[at as usize];
+    #[inline]
+    fn set_pairs<'a>(
+        pairs: &'a [(StrId, StrId)],
+        starts: &[u32],
+        id: SetId,
+    ) -> &'a [(StrId, StrId)] {
+        let i = id as usize;
+        &pairs[starts[i] as usize..starts[i + 1] as usize]
+    }
+
+    /// The pairs of a set.
+    #[inline]
+    fn get(&self, id: SetId) -> &[(StrId, StrId)] {
+        Self::set_pairs(&self.pairs, &self.starts, id)
+    }
+
+    /// The id of the set in `scratch` (added when new).
+    fn intern_scratch(&mut self) -> SetId {
+        let hash = hash_pairs(&self.scratch);
+        let (pairs, starts, new) = (&self.pairs, &self.starts, &self.scratch);
+        if let Some(&id) = self.table.find(hash, |&id| {
+            Self::set_pairs(pairs, starts, id) == new.as_slice()
+        }) {
+            return id;
         }
-        let id = self.sets.len() as SetId;
-        self.sets.push(pairs);
-        self.same_hash.push(newest);
-        self.by_hash.insert(hash, id);
+        let id = SetId::try_from(self.starts.len() - 1).expect("fewer than 2³² label sets");
+        self.pairs.extend_from_slice(&self.scratch);
+        let end = u32::try_from(self.pairs.len()).expect("fewer than 2³² label pairs");
+        self.starts.push(end);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table
+            .insert_unique(hash, id, |&id| hashes[id as usize]);
         id
     }
 
     /// How many sets there are; ids run from 0 to `len() - 1`.
     pub fn len(&self) -> usize {
-        self.sets.len()
+        self.starts.len() - 1
     }
 
     /// The filtered set of a raw label string (parsed and checked on first sight).
@@ -340,15 +361,15 @@ impl LabelSets {
             hour: None,
         };
         // Sorted by key string, which interning does not change.
-        let mut pairs: Pairs = Vec::new();
-        let words = &mut self.words;
+        self.scratch.clear();
+        let (words, pairs) = (&mut self.words, &mut self.scratch);
         filter
             .filter_json(text, |k, v| {
                 let value = v.map_or(NULL, |v| words.intern(v));
                 pairs.push((words.intern(k), value));
             })
             .map_err(|reason| bad(&reason))?;
-        let id = self.intern(pairs);
+        let id = self.intern_scratch();
         if self.parsed.len() <= idx {
             self.parsed.resize(strings.len().max(idx + 1), UNPARSED);
         }
@@ -367,9 +388,12 @@ impl LabelSets {
         if let Some(&id) = self.merged.get(&(base, over)) {
             return id;
         }
-        let (a, b) = (&self.sets[base as usize], &self.sets[over as usize]);
-        let key = |id: StrId| self.words.get(id);
-        let mut out: Pairs = Vec::with_capacity(a.len() + b.len());
+        let (pairs, starts, words) = (&self.pairs, &self.starts, &self.words);
+        let a = Self::set_pairs(pairs, starts, base);
+        let b = Self::set_pairs(pairs, starts, over);
+        let key = |id: StrId| words.get(id);
+        let out = &mut self.scratch;
+        out.clear();
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             if j == b.len() || (i < a.len() && a[i].0 != b[j].0 && key(a[i].0) < key(b[j].0)) {
@@ -383,50 +407,69 @@ impl LabelSets {
                 j += 1;
             }
         }
-        let id = self.intern(out);
+        let id = self.intern_scratch();
         self.merged.insert((base, over), id);
         id
     }
 
     /// Trino's `json_format(cast(map as json))`: keys sorted, no spaces.
+    #[cfg(test)]
     pub fn to_json(&self, id: SetId) -> String {
-        let pairs = &self.sets[id as usize];
-        let mut out = String::with_capacity(2 + pairs.len() * 24);
+        let mut out = String::new();
+        self.write_json(id, &mut out);
+        out
+    }
+
+    /// Append the JSON of a set to `out`.
+    fn write_json(&self, id: SetId, out: &mut String) {
         out.push('{');
-        for (n, &(k, v)) in pairs.iter().enumerate() {
+        for (n, &(k, v)) in self.get(id).iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
-            push_json_string(&mut out, self.words.get(k).unwrap_or_default());
+            push_json_string(out, self.words.get(k).unwrap_or_default());
             out.push(':');
             match self.words.get(v) {
-                Some(v) => push_json_string(&mut out, v),
+                Some(v) => push_json_string(out, v),
                 None => out.push_str("null"),
             }
         }
         out.push('}');
-        out
     }
 }
 
-/// The JSON text of the label sets a day's rows use, each rendered once.
+/// The JSON text of the label sets a day's rows use, each rendered once, into one string.
 pub struct RenderedLabels {
-    json: Vec<Option<String>>,
+    text: String,
+    /// Set id → its range in `text`; `(0, 0)` when not rendered.
+    ranges: Vec<(u32, u32)>,
 }
 
 impl RenderedLabels {
     /// Render `used` and `{}`.
     pub fn new(labels: &LabelSets, used: impl IntoIterator<Item = SetId>) -> Self {
-        let mut json: Vec<Option<String>> = vec![None; labels.len()];
+        let mut ranges = vec![(0u32, 0u32); labels.len()];
+        let mut text = String::new();
         for id in used.into_iter().chain([EMPTY_SET]) {
-            json[id as usize].get_or_insert_with(|| labels.to_json(id));
+            let range = &mut ranges[id as usize];
+            if range.1 == 0 {
+                let start = text.len();
+                labels.write_json(id, &mut text);
+                *range = (start as u32, text.len() as u32);
+            }
         }
-        Self { json }
+        assert!(u32::try_from(text.len()).is_ok(), "4 GiB of label JSON");
+        text.shrink_to_fit();
+        Self { text, ranges }
     }
 
     /// The JSON of a rendered set (`{}` for any other).
+    #[inline]
     pub fn get(&self, id: SetId) -> &str {
-        self.json[id as usize].as_deref().unwrap_or("{}")
+        match self.ranges[id as usize] {
+            (_, 0) => "{}",
+            (start, end) => &self.text[start as usize..end as usize],
+        }
     }
 }
 

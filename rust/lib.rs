@@ -28,7 +28,7 @@ mod unallocated;
 
 use std::sync::Arc;
 
-use arrow::pyarrow::{FromPyArrow, ToPyArrow};
+use arrow::pyarrow::{FromPyArrowUnchecked, ToPyArrow};
 use arrow::record_batch::RecordBatch;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -181,8 +181,16 @@ impl DayAggregator {
         batch: &Bound<'_, PyAny>,
         push: fn(&mut DayState, &RecordBatch) -> error::Result<()>,
     ) -> PyResult<()> {
-        let batch = RecordBatch::from_pyarrow_bound(batch)?;
-        self.run(py, |state| push(state, &batch))
+        // SAFETY: no value of the batch is read before `check_batch` has checked its column:
+        // fully (offsets, UTF-8, bounds), except a dictionary's keys, bounds-checked where they
+        // are read, and its values, which `StringReader` checks fully unless they are, byte for
+        // byte, a dictionary it checked before (so each Parquet column chunk's dictionary, which
+        // pyarrow copies into every batch, is checked once, not once per batch).
+        let batch = unsafe { RecordBatch::from_pyarrow_bound_unchecked(batch)? };
+        self.run(py, |state| {
+            input::check_batch(&batch)?;
+            push(state, &batch)
+        })
     }
 }
 

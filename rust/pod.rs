@@ -10,7 +10,7 @@ use crate::capacity::DailyCapacity;
 use crate::error::Result;
 use crate::input::{finite_floats, Floats};
 use crate::intern::{Interner, StrId, NULL};
-use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId};
+use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId, EMPTY_SET};
 use crate::metrics::{pod_hours, Capacity, Measures, PodMeasures, Resources, GIB};
 use crate::output::{RowSink, SummaryRow};
 
@@ -34,18 +34,9 @@ const MEASURE_COLUMNS: PodMeasures<&str> = Resources {
 pub struct PodColumns<'a> {
     measures: PodMeasures<Floats<'a>>,
     capacity_cpu_cores: Floats<'a>,
-    capacity_cpu_core_seconds: Floats<'a>,
+    pub capacity_cpu_core_seconds: Floats<'a>,
     capacity_memory_bytes: Floats<'a>,
-    capacity_memory_byte_seconds: Floats<'a>,
-}
-
-/// One hourly pod row's values (seconds, byte-seconds, cores, bytes).
-pub struct PodHour {
-    pub measures: PodMeasures<Option<f64>>,
-    pub capacity_cpu_cores: Option<f64>,
-    pub capacity_cpu_core_seconds: Option<f64>,
-    pub capacity_memory_bytes: Option<f64>,
-    pub capacity_memory_byte_seconds: Option<f64>,
+    pub capacity_memory_byte_seconds: Floats<'a>,
 }
 
 impl<'a> PodColumns<'a> {
@@ -71,48 +62,6 @@ impl<'a> PodColumns<'a> {
             capacity_memory_byte_seconds: read("node_capacity_memory_byte_seconds")?,
         })
     }
-
-    #[inline(always)]
-    pub fn hour(&self, row: usize) -> PodHour {
-        PodHour {
-            measures: Resources {
-                cpu: self.measures.cpu.at(row),
-                memory: self.measures.memory.at(row),
-            },
-            capacity_cpu_cores: self.capacity_cpu_cores.get(row),
-            capacity_cpu_core_seconds: self.capacity_cpu_core_seconds.get(row),
-            capacity_memory_bytes: self.capacity_memory_bytes.get(row),
-            capacity_memory_byte_seconds: self.capacity_memory_byte_seconds.get(row),
-        }
-    }
-}
-
-impl Measures<Floats<'_>> {
-    /// One row's values.
-    #[inline(always)]
-    fn at(&self, row: usize) -> Measures<Option<f64>> {
-        Measures {
-            usage: self.usage.get(row),
-            request: self.request.get(row),
-            effective: self.effective.get(row),
-            limit: self.limit.get(row),
-        }
-    }
-}
-
-/// NULL-aware sums of one resource in a daily pod row. `present` marks which sums have seen a
-/// value (one bit per field, see the constants below).
-#[derive(Clone, Copy, Debug, Default)]
-struct ResourceDay {
-    usage: f64,
-    request: f64,
-    limit: f64,
-    /// Σ effective usage of the hours that have it.
-    effective: f64,
-    /// Σ usage and Σ request of the hours without effective usage (NULL read as 0).
-    fallback_usage: f64,
-    fallback_request: f64,
-    present: u8,
 }
 
 const USAGE: u8 = 1;
@@ -121,54 +70,111 @@ const LIMIT: u8 = 4;
 const EFFECTIVE: u8 = 8;
 const FALLBACK: u8 = 16;
 
-impl ResourceDay {
-    #[inline(always)]
-    fn observe(&mut self, hour: &Measures<Option<f64>>) {
-        // Build the presence mask in a register and store it once (read-modify-writes of the
-        // mask byte per value stall on store forwarding).
-        let mut present = 0u8;
-        if let Some(v) = hour.usage {
-            self.usage += v;
-            present |= USAGE;
-        }
-        if let Some(v) = hour.request {
-            self.request += v;
-            present |= REQUEST;
-        }
-        if let Some(v) = hour.limit {
-            self.limit += v;
-            present |= LIMIT;
-        }
-        match hour.effective {
-            Some(v) => {
-                self.effective += v;
-                present |= EFFECTIVE;
+/// NULL-aware sums of one resource of every daily pod row, a column per sum (row `d` of each
+/// column belongs to daily row `d`). `present` marks which sums of a row have seen a value (one
+/// bit per sum, see the constants above).
+#[derive(Default)]
+struct ResourceColumns {
+    usage: Vec<f64>,
+    request: Vec<f64>,
+    limit: Vec<f64>,
+    /// Σ effective usage of the hours that have it.
+    effective: Vec<f64>,
+    /// Σ usage and Σ request of the hours without effective usage (NULL read as 0).
+    fallback_usage: Vec<f64>,
+    fallback_request: Vec<f64>,
+    present: Vec<u8>,
+}
+
+/// `acc[d] += value` for each listed row with a value (`d` the row's daily row), marking `bit`.
+/// Each daily row's additions happen in row order, as the row-at-a-time SQL sum does.
+#[inline(always)]
+fn add_column(
+    acc: &mut [f64],
+    present: &mut [u8],
+    bit: u8,
+    column: &Floats,
+    rows: &[(usize, i64)],
+    daily: &[u32],
+) {
+    match column.dense() {
+        Some(values) => {
+            for (&(i, _), &d) in rows.iter().zip(daily) {
+                acc[d as usize] += values[i];
+                present[d as usize] |= bit;
             }
-            None => {
-                self.fallback_usage += hour.usage.unwrap_or(0.0);
-                self.fallback_request += hour.request.unwrap_or(0.0);
-                present |= FALLBACK;
+        }
+        None => {
+            for (&(i, _), &d) in rows.iter().zip(daily) {
+                if let Some(v) = column.get(i) {
+                    acc[d as usize] += v;
+                    present[d as usize] |= bit;
+                }
             }
         }
-        self.present |= present;
+    }
+}
+
+impl ResourceColumns {
+    fn push_row(&mut self) {
+        self.usage.push(0.0);
+        self.request.push(0.0);
+        self.limit.push(0.0);
+        self.effective.push(0.0);
+        self.fallback_usage.push(0.0);
+        self.fallback_request.push(0.0);
+        self.present.push(0);
     }
 
-    fn sum(&self, value: f64, bit: u8) -> Option<f64> {
-        (self.present & bit != 0).then_some(value)
+    /// Add the listed rows' measures of this resource to their daily rows.
+    fn observe(&mut self, m: &Measures<Floats>, rows: &[(usize, i64)], daily: &[u32]) {
+        let present = &mut self.present;
+        add_column(&mut self.usage, present, USAGE, &m.usage, rows, daily);
+        add_column(&mut self.request, present, REQUEST, &m.request, rows, daily);
+        add_column(&mut self.limit, present, LIMIT, &m.limit, rows, daily);
+        if m.effective.dense().is_some() {
+            add_column(
+                &mut self.effective,
+                present,
+                EFFECTIVE,
+                &m.effective,
+                rows,
+                daily,
+            );
+            return;
+        }
+        for (&(i, _), &d) in rows.iter().zip(daily) {
+            let d = d as usize;
+            match m.effective.get(i) {
+                Some(v) => {
+                    self.effective[d] += v;
+                    present[d] |= EFFECTIVE;
+                }
+                None => {
+                    self.fallback_usage[d] += m.usage.get(i).unwrap_or(0.0);
+                    self.fallback_request[d] += m.request.get(i).unwrap_or(0.0);
+                    present[d] |= FALLBACK;
+                }
+            }
+        }
     }
 
-    /// The daily sums; effective is Σ effective of the hours that have it plus
+    fn sum(&self, d: usize, column: &[f64], bit: u8) -> Option<f64> {
+        (self.present[d] & bit != 0).then_some(column[d])
+    }
+
+    /// Daily row `d`'s sums; effective is Σ effective of the hours that have it plus
     /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
-    fn sums(&self) -> Measures<Option<f64>> {
+    fn sums(&self, d: usize) -> Measures<Option<f64>> {
         let fallback = greatest(
-            self.sum(self.fallback_usage, FALLBACK),
-            self.sum(self.fallback_request, FALLBACK),
+            self.sum(d, &self.fallback_usage, FALLBACK),
+            self.sum(d, &self.fallback_request, FALLBACK),
         );
         Measures {
-            usage: self.sum(self.usage, USAGE),
-            request: self.sum(self.request, REQUEST),
-            effective: add_present(self.sum(self.effective, EFFECTIVE), fallback),
-            limit: self.sum(self.limit, LIMIT),
+            usage: self.sum(d, &self.usage, USAGE),
+            request: self.sum(d, &self.request, REQUEST),
+            effective: add_present(self.sum(d, &self.effective, EFFECTIVE), fallback),
+            limit: self.sum(d, &self.limit, LIMIT),
         }
     }
 }
@@ -187,23 +193,11 @@ pub struct DailyPod {
     pub key: PodKey,
     pub labels: SetId,
     pub resource_id: StrId,
-    sums: Resources<ResourceDay>,
-    pub capacity_cpu_cores: Max,
-    pub capacity_memory_bytes: Max,
-}
-
-impl DailyPod {
-    /// The day's sums of each measure (seconds, byte-seconds).
-    pub fn sums(&self) -> PodMeasures<Option<f64>> {
-        Resources {
-            cpu: self.sums.cpu.sums(),
-            memory: self.sums.memory.sums(),
-        }
-    }
 }
 
 /// koku's daily pod rows. Rows are found through a dense table indexed by the pod's string id
-/// and a chain of the rows sharing that pod (usually one), so the hot path hashes nothing.
+/// and a chain of the rows sharing that pod (usually one), so the hot path hashes nothing; their
+/// sums and maxima are kept a column per measure and added a column at a time.
 #[derive(Default)]
 pub struct DailyPods {
     /// pod string id → first row of that pod, `NO_ROW` when none.
@@ -211,13 +205,17 @@ pub struct DailyPods {
     /// row → next row of the same pod.
     next: Vec<u32>,
     pub rows: Vec<DailyPod>,
+    sums: Resources<ResourceColumns>,
+    capacity_cpu_cores: Vec<Max>,
+    capacity_memory_bytes: Vec<Max>,
 }
 
 const NO_ROW: u32 = u32::MAX;
 
 impl DailyPods {
+    /// The daily row of `key`, and whether it is new.
     #[inline]
-    fn find_or_add(&mut self, key: PodKey, labels: SetId) -> u32 {
+    pub fn find_or_add(&mut self, key: PodKey) -> (u32, bool) {
         let p = key.pod as usize;
         if p >= self.first_by_pod.len() {
             self.first_by_pod
@@ -226,43 +224,73 @@ impl DailyPods {
         let mut at = self.first_by_pod[p];
         while at != NO_ROW {
             if self.rows[at as usize].key == key {
-                return at;
+                return (at, false);
             }
             at = self.next[at as usize];
         }
         let idx = self.rows.len() as u32;
         self.rows.push(DailyPod {
             key,
-            labels,
+            labels: EMPTY_SET,
             resource_id: NULL,
-            sums: Resources::default(),
-            capacity_cpu_cores: Max::default(),
-            capacity_memory_bytes: Max::default(),
         });
+        self.sums.cpu.push_row();
+        self.sums.memory.push_row();
+        self.capacity_cpu_cores.push(Max::default());
+        self.capacity_memory_bytes.push(Max::default());
         self.next.push(self.first_by_pod[p]);
         self.first_by_pod[p] = idx;
-        idx
+        (idx, true)
     }
 
-    /// Add one hourly row to its daily row; `labels` is the filtered set of `key.raw_labels`.
+    /// Set a new row's filtered label set (that of its raw labels).
+    pub fn set_labels(&mut self, row: u32, labels: SetId) {
+        self.rows[row as usize].labels = labels;
+    }
+
+    /// `max(resource_id)` of a row with one more value.
     #[inline]
-    pub fn observe(
-        &mut self,
-        strings: &Interner,
-        key: PodKey,
-        labels: SetId,
-        resource_id: StrId,
-        hour: &PodHour,
-    ) {
-        let idx = self.find_or_add(key, labels);
-        let row = &mut self.rows[idx as usize];
+    pub fn observe_resource_id(&mut self, strings: &Interner, row: u32, resource_id: StrId) {
+        let row = &mut self.rows[row as usize];
         if row.resource_id != resource_id {
             row.resource_id = strings.max(row.resource_id, resource_id);
         }
-        row.sums.cpu.observe(&hour.measures.cpu);
-        row.sums.memory.observe(&hour.measures.memory);
-        row.capacity_cpu_cores.add(hour.capacity_cpu_cores);
-        row.capacity_memory_bytes.add(hour.capacity_memory_bytes);
+    }
+
+    /// Add the listed hourly rows (`rows`, each with its daily row in `daily`) to their daily
+    /// rows, a column at a time.
+    pub fn observe(&mut self, columns: &PodColumns, rows: &[(usize, i64)], daily: &[u32]) {
+        self.sums.cpu.observe(&columns.measures.cpu, rows, daily);
+        self.sums
+            .memory
+            .observe(&columns.measures.memory, rows, daily);
+        for (acc, column) in [
+            (&mut self.capacity_cpu_cores, &columns.capacity_cpu_cores),
+            (
+                &mut self.capacity_memory_bytes,
+                &columns.capacity_memory_bytes,
+            ),
+        ] {
+            for (&(i, _), &d) in rows.iter().zip(daily) {
+                acc[d as usize].add(column.get(i));
+            }
+        }
+    }
+
+    /// Row `d`'s sums of each measure (seconds, byte-seconds).
+    pub fn sums(&self, d: usize) -> PodMeasures<Option<f64>> {
+        Resources {
+            cpu: self.sums.cpu.sums(d),
+            memory: self.sums.memory.sums(d),
+        }
+    }
+
+    pub fn capacity_cpu_cores(&self, d: usize) -> Max {
+        self.capacity_cpu_cores[d]
+    }
+
+    pub fn capacity_memory_bytes(&self, d: usize) -> Max {
+        self.capacity_memory_bytes[d]
     }
 }
 
@@ -294,7 +322,7 @@ pub fn pod_groups(
     let mut index: FxHashMap<(StrId, StrId, SetId), usize> =
         FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut groups: Vec<PodGroup> = Vec::with_capacity(n);
-    for d in &daily.rows {
+    for (i, d) in daily.rows.iter().enumerate() {
         let PodKey {
             namespace, node, ..
         } = d.key;
@@ -302,7 +330,8 @@ pub fn pod_groups(
             continue;
         }
         let (category_id, times) = category(namespace);
-        let sums = d.sums();
+        let sums = daily.sums(i);
+        let (cores, memory_bytes) = (daily.capacity_cpu_cores(i), daily.capacity_memory_bytes(i));
         for &node_set in node_labels.sets_of(node) {
             for &ns_set in namespace_labels.sets_of(namespace) {
                 let node_ns = labels.merge(node_set, ns_set);
@@ -324,8 +353,8 @@ pub fn pod_groups(
                 g.resource_id = strings.max(g.resource_id, d.resource_id);
                 g.sums.cpu.add_times(sums.cpu, times);
                 g.sums.memory.add_times(sums.memory, times);
-                g.capacity_cpu_cores.merge(d.capacity_cpu_cores);
-                g.capacity_memory_bytes.merge(d.capacity_memory_bytes);
+                g.capacity_cpu_cores.merge(cores);
+                g.capacity_memory_bytes.merge(memory_bytes);
             }
         }
     }

@@ -121,14 +121,23 @@ pub fn write_unallocated_rows(
     empty_labels: &str,
     out: &mut impl RowSink,
 ) {
+    // The joined ids of each namespace a role gives (three at most), matched once.
+    let mut joined: Vec<(Option<&str>, Vec<Option<i64>>)> = Vec::new();
     for u in rows {
-        let matched = config.categories.matching(u.namespace);
-        let ids: Vec<Option<i64>> = if matched.ids.is_empty() {
-            vec![None]
-        } else {
-            matched.ids.iter().map(|&i| Some(i)).collect()
+        let at = match joined.iter().position(|(ns, _)| *ns == u.namespace) {
+            Some(at) => at,
+            None => {
+                let matched = config.categories.matching(u.namespace);
+                let ids = if matched.ids.is_empty() {
+                    vec![None]
+                } else {
+                    matched.ids.iter().map(|&i| Some(i)).collect()
+                };
+                joined.push((u.namespace, ids));
+                joined.len() - 1
+            }
         };
-        for id in ids {
+        for &id in &joined[at].1 {
             out.push(&SummaryRow {
                 data_source: "Pod",
                 namespace: u.namespace,
