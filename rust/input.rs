@@ -187,22 +187,54 @@ pub fn check_batch(batch: &RecordBatch) -> Result<()> {
 /// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is
 /// kept per column and reused while the next batch's dictionary holds the same strings (pyarrow
 /// gives each batch of a Parquet column chunk its own copy of the chunk's dictionary): comparing
-/// bytes is far cheaper than interning every value again.
+/// bytes is far cheaper than interning every value again. The kept dictionary is a copy, so no
+/// input batch outlives its push.
 #[derive(Default)]
 pub struct StringReader {
-    dictionaries: FxHashMap<&'static str, (StringArray, Vec<StrId>)>,
+    dictionaries: FxHashMap<&'static str, Dictionary>,
 }
 
-/// Whether two string arrays without nulls hold the same strings in the same order.
-fn same_strings(a: &StringArray, b: &StringArray) -> bool {
-    if a.len() != b.len() || a.null_count() != 0 || b.null_count() != 0 {
-        return false;
+/// A dictionary seen before: its offsets (from 0) and bytes, and each value's id.
+#[derive(Default)]
+struct Dictionary {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    ids: Vec<StrId>,
+}
+
+impl Dictionary {
+    /// Whether `values` (without nulls) holds the same strings in the same order.
+    fn holds(&self, values: &StringArray) -> bool {
+        if values.null_count() != 0 || values.len() + 1 != self.offsets.len() {
+            return false;
+        }
+        let offsets = values.value_offsets();
+        let base = offsets[0];
+        offsets
+            .iter()
+            .zip(&self.offsets)
+            .all(|(&x, &y)| x.wrapping_sub(base) == y)
+            && values
+                .value_data()
+                .get(base as usize..offsets[offsets.len() - 1] as usize)
+                == Some(self.bytes.as_slice())
     }
-    let (oa, ob) = (a.value_offsets(), b.value_offsets());
-    let (ba, bb) = (oa[0], ob[0]);
-    oa.iter().zip(ob).all(|(x, y)| x - ba == y - bb)
-        && a.value_data()[ba as usize..oa[oa.len() - 1] as usize]
-            == b.value_data()[bb as usize..ob[ob.len() - 1] as usize]
+
+    /// Keep `values` (checked) and their ids.
+    fn replace(&mut self, values: &StringArray, ids: impl Iterator<Item = StrId>) {
+        self.offsets.clear();
+        self.bytes.clear();
+        self.ids.clear();
+        if values.null_count() == 0 {
+            let offsets = values.value_offsets();
+            let base = offsets[0];
+            self.offsets.extend(offsets.iter().map(|&x| x - base));
+            self.bytes.extend_from_slice(
+                &values.value_data()[base as usize..offsets[offsets.len() - 1] as usize],
+            );
+        }
+        self.ids.extend(ids);
+    }
 }
 
 impl StringReader {
@@ -240,18 +272,16 @@ impl StringReader {
             {
                 let arr: &DictionaryArray<Int32Type> = col.as_dictionary();
                 let values: &StringArray = arr.values().as_string::<i32>();
-                let hit =
-                    matches!(self.dictionaries.get(name), Some((d, _)) if same_strings(d, values));
-                if !hit {
+                let dictionary = self.dictionaries.entry(name).or_default();
+                if !dictionary.holds(values) {
                     // Not the bytes of a dictionary checked before: check these fully.
                     values.to_data().validate_full()?;
                     let ids = values
                         .iter()
-                        .map(|v| v.map_or(NULL, |s| interner.intern(s)))
-                        .collect();
-                    self.dictionaries.insert(name, (values.clone(), ids));
+                        .map(|v| v.map_or(NULL, |s| interner.intern(s)));
+                    dictionary.replace(values, ids);
                 }
-                let dict_ids = &self.dictionaries[name].1;
+                let dict_ids = &dictionary.ids;
                 let keys = arr.keys();
                 out.reserve(arr.len());
                 if keys.null_count() == 0 {

@@ -180,8 +180,95 @@ impl RowSink for RowSizes {
     fn push(&mut self, r: &SummaryRow) {
         self.rows += 1;
         for (column, value) in r.texts() {
-            self.bytes[column as usize] += value.map_or(0, str::len);
+            if !matches!(column, Text::PodLabels | Text::VolumeLabels) {
+                self.bytes[column as usize] += value.map_or(0, str::len);
+            }
         }
+    }
+}
+
+/// pod_labels or volume_labels: the same JSON as the row's all_labels when not NULL, so its
+/// offsets point into all_labels' bytes instead of copying them. The day's rows come in runs
+/// (pod rows, then storage rows, then unallocated rows), so each of these columns has its
+/// values in one run of rows, between zero-length NULLs. A value that is not its row's
+/// all_labels, or a second run, turns the column into a copy of its own ([`TextColumn`]).
+struct LabelView {
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    seen_value: bool,
+    copied: Option<TextColumn>,
+}
+
+impl LabelView {
+    fn with_capacity(rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            nulls: NullBufferBuilder::new(rows),
+            seen_value: false,
+            copied: None,
+        }
+    }
+
+    /// Append `v`; `all` is the all_labels column, its last value being this row's.
+    #[inline]
+    fn push(&mut self, v: Option<&str>, all: &TextColumn) {
+        if let Some(copied) = &mut self.copied {
+            copied.push(v);
+            return;
+        }
+        let end = *all.offsets.last().expect("offsets start with 0");
+        let start = all.offsets[all.offsets.len() - 2];
+        let last = *self.offsets.last().expect("offsets start with 0");
+        match v {
+            None => {
+                self.offsets.push(last);
+                self.nulls.append_null();
+            }
+            Some(v) if v.as_bytes() == &all.values[start as usize..end as usize] => {
+                if last != start {
+                    if self.seen_value {
+                        self.copy(all).push(Some(v));
+                        return;
+                    }
+                    // Only zero-length NULLs so far: they may as well sit at `start`.
+                    self.offsets.fill(start);
+                }
+                self.offsets.push(end);
+                self.nulls.append_non_null();
+                self.seen_value = true;
+            }
+            Some(v) => self.copy(all).push(Some(v)),
+        }
+    }
+
+    /// Turn the view into a column of its own (its values so far copied from `all`).
+    #[cold]
+    fn copy(&mut self, all: &TextColumn) -> &mut TextColumn {
+        let rows = self.offsets.capacity() - 1;
+        let mut copied = TextColumn::with_capacity(rows, 0);
+        let nulls = self.nulls.finish_cloned();
+        for (i, w) in self.offsets.windows(2).enumerate() {
+            let valid = nulls.as_ref().is_none_or(|n| n.is_valid(i));
+            let text = std::str::from_utf8(&all.values[w[0] as usize..w[1] as usize])
+                .expect("whole strings of all_labels");
+            copied.push(valid.then_some(text));
+        }
+        self.copied.insert(copied)
+    }
+
+    /// The column, sharing `all_values` (all_labels' bytes) unless it was copied.
+    fn finish(mut self, all_values: &Buffer) -> Result<ArrayRef> {
+        if let Some(copied) = self.copied {
+            return copied.finish();
+        }
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        // SAFETY: the offsets never decrease and lie within `all_values`; each range between
+        // them is empty (a NULL) or exactly one whole string of all_labels (checked in `push`).
+        let array =
+            unsafe { StringArray::new_unchecked(offsets, all_values.clone(), self.nulls.finish()) };
+        Ok(Arc::new(array))
     }
 }
 
@@ -224,15 +311,18 @@ impl TextColumn {
         c
     }
 
-    fn finish(mut self) -> Result<ArrayRef> {
+    fn finish(self) -> Result<ArrayRef> {
+        Ok(Arc::new(self.finish_array()?))
+    }
+
+    fn finish_array(mut self) -> Result<StringArray> {
         let values = i32::try_from(self.values.len())
             .map(|_| Buffer::from_vec(self.values))
             .map_err(|_| arrow::error::ArrowError::ComputeError("over 2 GiB of text".into()))?;
         let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
         // SAFETY: offsets start at 0 and never decrease, end at the values' length, and every
         // range between them is a whole `&str` appended by `push`.
-        let array = unsafe { StringArray::new_unchecked(offsets, values, self.nulls.finish()) };
-        Ok(Arc::new(array))
+        Ok(unsafe { StringArray::new_unchecked(offsets, values, self.nulls.finish()) })
     }
 }
 
@@ -266,7 +356,9 @@ impl FloatColumn {
 
 pub struct OutputBuilder {
     day: i32,
+    /// Every text column but pod_labels and volume_labels, which are `labels`.
     texts: [TextColumn; TEXT_COLUMNS],
+    labels: [LabelView; 2],
     floats: [FloatColumn; FLOAT_COLUMNS],
     cost_category_id: Vec<i64>,
     cost_category_nulls: NullBufferBuilder,
@@ -277,8 +369,14 @@ impl RowSink for OutputBuilder {
     #[inline]
     fn push(&mut self, r: &SummaryRow) {
         for (column, value) in r.texts() {
-            self.texts[column as usize].push(value);
+            if !matches!(column, Text::PodLabels | Text::VolumeLabels) {
+                self.texts[column as usize].push(value);
+            }
         }
+        let all = &self.texts[Text::AllLabels as usize];
+        let [pod, volume] = &mut self.labels;
+        pod.push(r.pod_labels, all);
+        volume.push(r.volume_labels, all);
         for (column, value) in self.floats.iter_mut().zip(r.floats()) {
             column.push(value);
         }
@@ -296,6 +394,7 @@ impl OutputBuilder {
         Self {
             day,
             texts: std::array::from_fn(|i| TextColumn::with_capacity(n, sizes.bytes[i])),
+            labels: std::array::from_fn(|_| LabelView::with_capacity(n)),
             floats: std::array::from_fn(|_| FloatColumn::with_capacity(n)),
             cost_category_id: Vec::with_capacity(n),
             cost_category_nulls: NullBufferBuilder::new(n),
@@ -308,12 +407,19 @@ impl OutputBuilder {
         let Self {
             day,
             texts,
+            labels: [pod_labels, volume_labels],
             floats,
             cost_category_id,
             mut cost_category_nulls,
             ..
         } = self;
         let mut texts = texts.map(Some);
+        let all_labels = texts[Text::AllLabels as usize]
+            .take()
+            .expect("all_labels")
+            .finish_array()?;
+        let all_values = all_labels.values().clone();
+        let all_labels: ArrayRef = Arc::new(all_labels);
         let mut text = |c: Text| texts[c as usize].take().expect("each column once").finish();
         let s = |name: &str| Field::new(name, DataType::Utf8, true);
         let f = |name: &str| Field::new(name, DataType::Float64, true);
@@ -349,7 +455,7 @@ impl OutputBuilder {
         add(s("namespace"), text(Text::Namespace)?);
         add(s("node"), text(Text::Node)?);
         add(s("resource_id"), text(Text::ResourceId)?);
-        add(s("pod_labels"), text(Text::PodLabels)?);
+        add(s("pod_labels"), pod_labels.finish(&all_values)?);
         let mut floats = floats.into_iter().zip(FLOAT_NAMES);
         for (column, name) in floats.by_ref().take(14) {
             add(f(name), column.finish());
@@ -357,8 +463,8 @@ impl OutputBuilder {
         add(s("persistentvolumeclaim"), text(Text::Pvc)?);
         add(s("persistentvolume"), text(Text::Pv)?);
         add(s("storageclass"), text(Text::StorageClass)?);
-        add(s("volume_labels"), text(Text::VolumeLabels)?);
-        add(s("all_labels"), text(Text::AllLabels)?);
+        add(s("volume_labels"), volume_labels.finish(&all_values)?);
+        add(s("all_labels"), all_labels);
         for (column, name) in floats {
             add(f(name), column.finish());
         }
@@ -382,5 +488,105 @@ impl OutputBuilder {
             Arc::new(Schema::new(fields)),
             columns,
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, AsArray};
+
+    use super::*;
+
+    fn labels(
+        pod: Option<&'static str>,
+        volume: Option<&'static str>,
+        all: &'static str,
+    ) -> SummaryRow<'static> {
+        SummaryRow {
+            data_source: "Pod",
+            pod_labels: pod,
+            volume_labels: volume,
+            all_labels: all,
+            ..Default::default()
+        }
+    }
+
+    fn write(rows: &[SummaryRow]) -> RecordBatch {
+        let mut sizes = RowSizes::default();
+        rows.iter().for_each(|r| sizes.push(r));
+        let mut out = OutputBuilder::new(0, &sizes);
+        rows.iter().for_each(|r| out.push(r));
+        let run = RunConstants {
+            report_period_id: 1,
+            cluster_id: "c".into(),
+            cluster_alias: None,
+            source_uuid: "s".into(),
+        };
+        out.finish(&run).unwrap()
+    }
+
+    fn texts(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+        let c = batch.column_by_name(name).unwrap().as_string::<i32>();
+        c.to_data().validate_full().unwrap();
+        c.iter().map(|v| v.map(str::to_string)).collect()
+    }
+
+    fn owned(v: &[Option<&str>]) -> Vec<Option<String>> {
+        v.iter().map(|s| s.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn label_columns_share_all_labels_bytes_in_the_usual_order() {
+        // Pod rows, storage rows, unallocated rows.
+        let rows = [
+            labels(Some(r#"{"a":"1"}"#), None, r#"{"a":"1"}"#),
+            labels(Some("{}"), None, "{}"),
+            labels(None, Some(r#"{"v":"x"}"#), r#"{"v":"x"}"#),
+            labels(None, None, "{}"),
+        ];
+        let batch = write(&rows);
+        assert_eq!(
+            texts(&batch, "pod_labels"),
+            owned(&[Some(r#"{"a":"1"}"#), Some("{}"), None, None])
+        );
+        assert_eq!(
+            texts(&batch, "volume_labels"),
+            owned(&[None, None, Some(r#"{"v":"x"}"#), None])
+        );
+        let all = batch
+            .column_by_name("all_labels")
+            .unwrap()
+            .as_string::<i32>();
+        for name in ["pod_labels", "volume_labels"] {
+            let view = batch.column_by_name(name).unwrap().as_string::<i32>();
+            assert_eq!(
+                view.values().as_ptr(),
+                all.values().as_ptr(),
+                "{name} shares the bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn label_columns_are_copied_when_they_cannot_share() {
+        // Two runs of pod_labels, and a volume label that is not the row's all_labels.
+        let rows = [
+            labels(Some("{}"), None, "{}"),
+            labels(None, Some(r#"{"v":"x"}"#), r#"{"other":"y"}"#),
+            labels(Some(r#"{"a":"1"}"#), None, r#"{"a":"1"}"#),
+        ];
+        let batch = write(&rows);
+        assert_eq!(
+            texts(&batch, "pod_labels"),
+            owned(&[Some("{}"), None, Some(r#"{"a":"1"}"#)])
+        );
+        assert_eq!(
+            texts(&batch, "volume_labels"),
+            owned(&[None, Some(r#"{"v":"x"}"#), None])
+        );
+        assert_eq!(
+            texts(&batch, "all_labels"),
+            owned(&[Some("{}"), Some(r#"{"other":"y"}"#), Some(r#"{"a":"1"}"#)])
+        );
     }
 }

@@ -371,41 +371,37 @@ pub struct PodRow {
     pub capacity: Capacity<Option<f64>>,
 }
 
-/// Each group's hours, GiB-hours and capacity (the node's and the cluster's), as its `Pod` row
+/// A group's hours, GiB-hours and capacity (the node's and the cluster's), as its `Pod` row
 /// carries them and the unallocated step reads them.
-pub fn pod_rows(groups: &[PodGroup], capacity: &DailyCapacity) -> Vec<PodRow> {
+pub fn pod_row(g: &PodGroup, capacity: &DailyCapacity) -> PodRow {
     let cluster = capacity.cluster.hours();
-    groups
-        .iter()
-        .map(|g| {
-            let node = capacity.of_node(g.node).hours();
-            PodRow {
-                namespace: g.namespace,
-                node: g.node,
-                resource_id: g.resource_id,
-                hours: pod_hours(g.sums),
-                capacity: Capacity {
-                    node_cpu_cores: g.capacity_cpu_cores.get(),
-                    node_cpu_core_hours: node.cpu,
-                    node_memory_gigabytes: g.capacity_memory_bytes.get().map(|v| v * GIB),
-                    node_memory_gigabyte_hours: node.memory,
-                    cluster_cpu_core_hours: cluster.cpu,
-                    cluster_memory_gigabyte_hours: cluster.memory,
-                },
-            }
-        })
-        .collect()
+    let node = capacity.of_node(g.node).hours();
+    PodRow {
+        namespace: g.namespace,
+        node: g.node,
+        resource_id: g.resource_id,
+        hours: pod_hours(g.sums),
+        capacity: Capacity {
+            node_cpu_cores: g.capacity_cpu_cores.get(),
+            node_cpu_core_hours: node.cpu,
+            node_memory_gigabytes: g.capacity_memory_bytes.get().map(|v| v * GIB),
+            node_memory_gigabyte_hours: node.memory,
+            cluster_cpu_core_hours: cluster.cpu,
+            cluster_memory_gigabyte_hours: cluster.memory,
+        },
+    }
 }
 
-/// Write the groups as the day's `Pod` rows; `rows` are their [`pod_rows`].
+/// Write the groups as the day's `Pod` rows.
 pub fn write_pod_rows(
     groups: &[PodGroup],
-    rows: &[PodRow],
+    capacity: &DailyCapacity,
     strings: &Interner,
     labels: &RenderedLabels,
     out: &mut impl RowSink,
 ) {
-    for (g, row) in groups.iter().zip(rows) {
+    for g in groups {
+        let row = pod_row(g, capacity);
         let json = labels.get(g.labels);
         out.push(&SummaryRow {
             data_source: "Pod",

@@ -52,7 +52,7 @@ fn left_over(capacity: Option<f64>, used: Measures<Sum>) -> Measures<Option<f64>
 }
 
 pub fn unallocated_rows(
-    rows: &[PodRow],
+    rows: impl IntoIterator<Item = PodRow>,
     strings: &Interner,
     role_of: impl Fn(&str, &str) -> Option<String>,
 ) -> Vec<UnallocatedRow> {
