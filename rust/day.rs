@@ -169,9 +169,7 @@ impl DayState {
             &columns.capacity_cpu_core_seconds,
             &columns.capacity_memory_byte_seconds,
         );
-        for &(i, t) in rows {
-            self.capacity.observe(t, node[i], cpu.get(i), memory.get(i));
-        }
+        self.capacity.observe_rows(rows, node, cpu, memory);
         self.pods.observe(&columns, rows, daily);
         Ok(())
     }

@@ -70,111 +70,147 @@ const LIMIT: u8 = 4;
 const EFFECTIVE: u8 = 8;
 const FALLBACK: u8 = 16;
 
-/// NULL-aware sums of one resource of every daily pod row, a column per sum (row `d` of each
-/// column belongs to daily row `d`). `present` marks which sums of a row have seen a value (one
-/// bit per sum, see the constants above).
-#[derive(Default)]
-struct ResourceColumns {
-    usage: Vec<f64>,
-    request: Vec<f64>,
-    limit: Vec<f64>,
+/// NULL-aware sums of one resource of a daily pod row. `present` marks which sums have seen a
+/// value (one bit per sum, see the constants above).
+#[derive(Clone, Copy, Debug, Default)]
+struct ResourceDay {
+    usage: f64,
+    request: f64,
+    limit: f64,
     /// Σ effective usage of the hours that have it.
-    effective: Vec<f64>,
+    effective: f64,
     /// Σ usage and Σ request of the hours without effective usage (NULL read as 0).
-    fallback_usage: Vec<f64>,
-    fallback_request: Vec<f64>,
-    present: Vec<u8>,
+    fallback_usage: f64,
+    fallback_request: f64,
+    present: u8,
 }
 
-/// `acc[d] += value` for each listed row with a value (`d` the row's daily row), marking `bit`.
-/// Each daily row's additions happen in row order, as the row-at-a-time SQL sum does.
+impl ResourceDay {
+    fn sum(&self, value: f64, bit: u8) -> Option<f64> {
+        (self.present & bit != 0).then_some(value)
+    }
+
+    /// The daily sums; effective is Σ effective of the hours that have it plus
+    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
+    fn sums(&self) -> Measures<Option<f64>> {
+        let fallback = greatest(
+            self.sum(self.fallback_usage, FALLBACK),
+            self.sum(self.fallback_request, FALLBACK),
+        );
+        Measures {
+            usage: self.sum(self.usage, USAGE),
+            request: self.sum(self.request, REQUEST),
+            effective: add_present(self.sum(self.effective, EFFECTIVE), fallback),
+            limit: self.sum(self.limit, LIMIT),
+        }
+    }
+}
+
+/// A daily pod row's sums and maxima.
+#[derive(Clone, Copy, Debug, Default)]
+struct DayValues {
+    sums: Resources<ResourceDay>,
+    capacity_cpu_cores: Max,
+    capacity_memory_bytes: Max,
+}
+
+/// The four measures of one resource, when none of them has a NULL.
+struct DenseMeasures<'a> {
+    usage: &'a [f64],
+    request: &'a [f64],
+    limit: &'a [f64],
+    effective: &'a [f64],
+}
+
+impl<'a> DenseMeasures<'a> {
+    fn of(m: &Measures<Floats<'a>>) -> Option<Self> {
+        Some(Self {
+            usage: m.usage.dense()?,
+            request: m.request.dense()?,
+            limit: m.limit.dense()?,
+            effective: m.effective.dense()?,
+        })
+    }
+
+    #[inline(always)]
+    fn add_to(&self, day: &mut ResourceDay, i: usize) {
+        day.usage += self.usage[i];
+        day.request += self.request[i];
+        day.limit += self.limit[i];
+        day.effective += self.effective[i];
+        day.present |= USAGE | REQUEST | LIMIT | EFFECTIVE;
+    }
+}
+
+/// `field(day) += value` for each listed row with a value (`day` its daily row's sums of the
+/// resource), marking `bit`. Each daily row's additions happen in row order, as SQL's sum over
+/// the rows does.
 #[inline(always)]
 fn add_column(
-    acc: &mut [f64],
-    present: &mut [u8],
+    days: &mut [DayValues],
+    resource: fn(&mut DayValues) -> &mut ResourceDay,
+    field: fn(&mut ResourceDay) -> &mut f64,
     bit: u8,
     column: &Floats,
     rows: &[(usize, i64)],
     daily: &[u32],
 ) {
-    match column.dense() {
-        Some(values) => {
-            for (&(i, _), &d) in rows.iter().zip(daily) {
-                acc[d as usize] += values[i];
-                present[d as usize] |= bit;
-            }
-        }
-        None => {
-            for (&(i, _), &d) in rows.iter().zip(daily) {
-                if let Some(v) = column.get(i) {
-                    acc[d as usize] += v;
-                    present[d as usize] |= bit;
-                }
-            }
+    for (&(i, _), &d) in rows.iter().zip(daily) {
+        if let Some(v) = column.get(i) {
+            let day = resource(&mut days[d as usize]);
+            *field(day) += v;
+            day.present |= bit;
         }
     }
 }
 
-impl ResourceColumns {
-    fn push_row(&mut self) {
-        self.usage.push(0.0);
-        self.request.push(0.0);
-        self.limit.push(0.0);
-        self.effective.push(0.0);
-        self.fallback_usage.push(0.0);
-        self.fallback_request.push(0.0);
-        self.present.push(0);
-    }
-
-    /// Add the listed rows' measures of this resource to their daily rows.
-    fn observe(&mut self, m: &Measures<Floats>, rows: &[(usize, i64)], daily: &[u32]) {
-        let present = &mut self.present;
-        add_column(&mut self.usage, present, USAGE, &m.usage, rows, daily);
-        add_column(&mut self.request, present, REQUEST, &m.request, rows, daily);
-        add_column(&mut self.limit, present, LIMIT, &m.limit, rows, daily);
-        if m.effective.dense().is_some() {
-            add_column(
-                &mut self.effective,
-                present,
-                EFFECTIVE,
-                &m.effective,
-                rows,
-                daily,
-            );
-            return;
-        }
-        for (&(i, _), &d) in rows.iter().zip(daily) {
-            let d = d as usize;
-            match m.effective.get(i) {
-                Some(v) => {
-                    self.effective[d] += v;
-                    present[d] |= EFFECTIVE;
-                }
-                None => {
-                    self.fallback_usage[d] += m.usage.get(i).unwrap_or(0.0);
-                    self.fallback_request[d] += m.request.get(i).unwrap_or(0.0);
-                    present[d] |= FALLBACK;
-                }
+/// Add one resource's measures of the listed rows, a column at a time (some have NULLs).
+fn add_resource(
+    days: &mut [DayValues],
+    resource: fn(&mut DayValues) -> &mut ResourceDay,
+    m: &Measures<Floats>,
+    rows: &[(usize, i64)],
+    daily: &[u32],
+) {
+    add_column(
+        days,
+        resource,
+        |r| &mut r.usage,
+        USAGE,
+        &m.usage,
+        rows,
+        daily,
+    );
+    add_column(
+        days,
+        resource,
+        |r| &mut r.request,
+        REQUEST,
+        &m.request,
+        rows,
+        daily,
+    );
+    add_column(
+        days,
+        resource,
+        |r| &mut r.limit,
+        LIMIT,
+        &m.limit,
+        rows,
+        daily,
+    );
+    for (&(i, _), &d) in rows.iter().zip(daily) {
+        let day = resource(&mut days[d as usize]);
+        match m.effective.get(i) {
+            Some(v) => {
+                day.effective += v;
+                day.present |= EFFECTIVE;
             }
-        }
-    }
-
-    fn sum(&self, d: usize, column: &[f64], bit: u8) -> Option<f64> {
-        (self.present[d] & bit != 0).then_some(column[d])
-    }
-
-    /// Daily row `d`'s sums; effective is Σ effective of the hours that have it plus
-    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
-    fn sums(&self, d: usize) -> Measures<Option<f64>> {
-        let fallback = greatest(
-            self.sum(d, &self.fallback_usage, FALLBACK),
-            self.sum(d, &self.fallback_request, FALLBACK),
-        );
-        Measures {
-            usage: self.sum(d, &self.usage, USAGE),
-            request: self.sum(d, &self.request, REQUEST),
-            effective: add_present(self.sum(d, &self.effective, EFFECTIVE), fallback),
-            limit: self.sum(d, &self.limit, LIMIT),
+            None => {
+                day.fallback_usage += m.usage.get(i).unwrap_or(0.0);
+                day.fallback_request += m.request.get(i).unwrap_or(0.0);
+                day.present |= FALLBACK;
+            }
         }
     }
 }
@@ -205,9 +241,8 @@ pub struct DailyPods {
     /// row → next row of the same pod.
     next: Vec<u32>,
     pub rows: Vec<DailyPod>,
-    sums: Resources<ResourceColumns>,
-    capacity_cpu_cores: Vec<Max>,
-    capacity_memory_bytes: Vec<Max>,
+    /// row → its sums and maxima.
+    values: Vec<DayValues>,
 }
 
 const NO_ROW: u32 = u32::MAX;
@@ -234,10 +269,7 @@ impl DailyPods {
             labels: EMPTY_SET,
             resource_id: NULL,
         });
-        self.sums.cpu.push_row();
-        self.sums.memory.push_row();
-        self.capacity_cpu_cores.push(Max::default());
-        self.capacity_memory_bytes.push(Max::default());
+        self.values.push(DayValues::default());
         self.next.push(self.first_by_pod[p]);
         self.first_by_pod[p] = idx;
         (idx, true)
@@ -258,39 +290,47 @@ impl DailyPods {
     }
 
     /// Add the listed hourly rows (`rows`, each with its daily row in `daily`) to their daily
-    /// rows, a column at a time.
+    /// rows: all measures in one pass when no measure column has a NULL (koku's files), else a
+    /// column at a time. Either way each sum takes its values in row order.
     pub fn observe(&mut self, columns: &PodColumns, rows: &[(usize, i64)], daily: &[u32]) {
-        self.sums.cpu.observe(&columns.measures.cpu, rows, daily);
-        self.sums
-            .memory
-            .observe(&columns.measures.memory, rows, daily);
-        for (acc, column) in [
-            (&mut self.capacity_cpu_cores, &columns.capacity_cpu_cores),
-            (
-                &mut self.capacity_memory_bytes,
-                &columns.capacity_memory_bytes,
-            ),
-        ] {
-            for (&(i, _), &d) in rows.iter().zip(daily) {
-                acc[d as usize].add(column.get(i));
+        let days = &mut self.values;
+        let m = &columns.measures;
+        match (DenseMeasures::of(&m.cpu), DenseMeasures::of(&m.memory)) {
+            (Some(cpu), Some(memory)) => {
+                for (&(i, _), &d) in rows.iter().zip(daily) {
+                    let day = &mut days[d as usize];
+                    cpu.add_to(&mut day.sums.cpu, i);
+                    memory.add_to(&mut day.sums.memory, i);
+                }
             }
+            _ => {
+                add_resource(days, |d| &mut d.sums.cpu, &m.cpu, rows, daily);
+                add_resource(days, |d| &mut d.sums.memory, &m.memory, rows, daily);
+            }
+        }
+        let (cores, memory) = (&columns.capacity_cpu_cores, &columns.capacity_memory_bytes);
+        for (&(i, _), &d) in rows.iter().zip(daily) {
+            let day = &mut days[d as usize];
+            day.capacity_cpu_cores.add(cores.get(i));
+            day.capacity_memory_bytes.add(memory.get(i));
         }
     }
 
     /// Row `d`'s sums of each measure (seconds, byte-seconds).
     pub fn sums(&self, d: usize) -> PodMeasures<Option<f64>> {
+        let sums = &self.values[d].sums;
         Resources {
-            cpu: self.sums.cpu.sums(d),
-            memory: self.sums.memory.sums(d),
+            cpu: sums.cpu.sums(),
+            memory: sums.memory.sums(),
         }
     }
 
     pub fn capacity_cpu_cores(&self, d: usize) -> Max {
-        self.capacity_cpu_cores[d]
+        self.values[d].capacity_cpu_cores
     }
 
     pub fn capacity_memory_bytes(&self, d: usize) -> Max {
-        self.capacity_memory_bytes[d]
+        self.values[d].capacity_memory_bytes
     }
 }
 
