@@ -20,7 +20,9 @@ pub struct HourlyCapacity {
     node_index: Vec<u32>,
     /// node number → its string id.
     nodes: Vec<StrId>,
-    on_the_hour: Vec<Resources<Max>>,
+    /// hour → node number → the maxima: the rows of one hour (which come together) touch one
+    /// small table.
+    on_the_hour: [Vec<Resources<Max>>; HOURS],
     other: FxHashMap<(i64, StrId), Resources<Max>>,
 }
 
@@ -62,14 +64,14 @@ impl HourlyCapacity {
             day_start_ms: day as i64 * 24 * HOUR_MS,
             node_index: Vec::new(),
             nodes: Vec::new(),
-            on_the_hour: Vec::new(),
+            on_the_hour: Default::default(),
             other: FxHashMap::default(),
         }
     }
 
-    /// The first `on_the_hour` slot of a node.
+    /// The number of a node (given on first sight).
     #[inline]
-    fn node_slots(&mut self, node: StrId) -> usize {
+    fn node_number(&mut self, node: StrId) -> usize {
         let n = node as usize;
         if n >= self.node_index.len() {
             self.node_index
@@ -78,10 +80,8 @@ impl HourlyCapacity {
         if self.node_index[n] == NO_NODE {
             self.node_index[n] = self.nodes.len() as u32;
             self.nodes.push(node);
-            self.on_the_hour
-                .resize(self.on_the_hour.len() + HOURS, Resources::default());
         }
-        self.node_index[n] as usize * HOURS
+        self.node_index[n] as usize
     }
 
     /// The hour of the day of an interval start on the hour, `None` for any other.
@@ -115,8 +115,12 @@ impl HourlyCapacity {
     ) {
         let m = match hour {
             Some(hour) => {
-                let slot = self.node_slots(node) + hour;
-                &mut self.on_the_hour[slot]
+                let at = self.node_number(node);
+                let table = &mut self.on_the_hour[hour];
+                if at >= table.len() {
+                    table.resize(self.nodes.len(), Resources::default());
+                }
+                &mut table[at]
             }
             None => self.other.entry((interval_start, node)).or_default(),
         };
@@ -157,7 +161,7 @@ impl HourlyCapacity {
         let mut order: Vec<(StrId, usize)> = self.nodes.iter().copied().zip(0..).collect();
         order.sort_unstable();
         for (node, at) in order {
-            for m in &self.on_the_hour[at * HOURS..(at + 1) * HOURS] {
+            for m in self.on_the_hour.iter().filter_map(|hour| hour.get(at)) {
                 if m.cpu.get().is_some() || m.memory.get().is_some() {
                     let e = nodes.entry(node).or_default();
                     e.cpu.add(m.cpu.get());

@@ -70,149 +70,49 @@ const LIMIT: u8 = 4;
 const EFFECTIVE: u8 = 8;
 const FALLBACK: u8 = 16;
 
-/// NULL-aware sums of one resource of a daily pod row. `present` marks which sums have seen a
-/// value (one bit per sum, see the constants above).
+/// The four measures of a resource within [`Sums`].
+const MEASURES: usize = 4;
+const USAGE_AT: usize = 0;
+const REQUEST_AT: usize = 1;
+const LIMIT_AT: usize = 2;
+const EFFECTIVE_AT: usize = 3;
+
+/// A daily pod row's sums of the eight measures (cpu, then memory: usage, request, limit,
+/// effective usage of the hours that have it), NULL read as 0: one cache line, the only one the
+/// hot loop writes per row. Which sums have seen a value is `present`'s bits.
+#[repr(align(64))]
 #[derive(Clone, Copy, Debug, Default)]
-struct ResourceDay {
-    usage: f64,
-    request: f64,
-    limit: f64,
-    /// Σ effective usage of the hours that have it.
-    effective: f64,
-    /// Σ usage and Σ request of the hours without effective usage (NULL read as 0).
-    fallback_usage: f64,
-    fallback_request: f64,
-    present: u8,
-}
+struct Sums([f64; 2 * MEASURES]);
 
-impl ResourceDay {
-    fn sum(&self, value: f64, bit: u8) -> Option<f64> {
-        (self.present & bit != 0).then_some(value)
-    }
+/// The bit of `present` of each sum (per resource).
+const BITS: [u8; MEASURES] = [USAGE, REQUEST, LIMIT, EFFECTIVE];
 
-    /// The daily sums; effective is Σ effective of the hours that have it plus
-    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
-    fn sums(&self) -> Measures<Option<f64>> {
-        let fallback = greatest(
-            self.sum(self.fallback_usage, FALLBACK),
-            self.sum(self.fallback_request, FALLBACK),
-        );
-        Measures {
-            usage: self.sum(self.usage, USAGE),
-            request: self.sum(self.request, REQUEST),
-            effective: add_present(self.sum(self.effective, EFFECTIVE), fallback),
-            limit: self.sum(self.limit, LIMIT),
-        }
-    }
-}
-
-/// A daily pod row's sums and maxima.
+/// Σ usage and Σ request of the hours without effective usage (NULL read as 0), per resource:
+/// koku's fallback for files that lack the effective-usage columns.
 #[derive(Clone, Copy, Debug, Default)]
-struct DayValues {
-    sums: Resources<ResourceDay>,
-    capacity_cpu_cores: Max,
-    capacity_memory_bytes: Max,
-}
+struct Fallback([f64; 2]);
 
 /// The four measures of one resource, when none of them has a NULL.
-struct DenseMeasures<'a> {
-    usage: &'a [f64],
-    request: &'a [f64],
-    limit: &'a [f64],
-    effective: &'a [f64],
-}
+struct DenseMeasures<'a>([&'a [f64]; MEASURES]);
 
 impl<'a> DenseMeasures<'a> {
     fn of(m: &Measures<Floats<'a>>) -> Option<Self> {
-        Some(Self {
-            usage: m.usage.dense()?,
-            request: m.request.dense()?,
-            limit: m.limit.dense()?,
-            effective: m.effective.dense()?,
-        })
-    }
-
-    #[inline(always)]
-    fn add_to(&self, day: &mut ResourceDay, i: usize) {
-        day.usage += self.usage[i];
-        day.request += self.request[i];
-        day.limit += self.limit[i];
-        day.effective += self.effective[i];
-        day.present |= USAGE | REQUEST | LIMIT | EFFECTIVE;
+        let mut columns = [&[][..]; MEASURES];
+        for (at, column) in measure_columns(m) {
+            columns[at] = column.dense()?;
+        }
+        Some(Self(columns))
     }
 }
 
-/// `field(day) += value` for each listed row with a value (`day` its daily row's sums of the
-/// resource), marking `bit`. Each daily row's additions happen in row order, as SQL's sum over
-/// the rows does.
-#[inline(always)]
-fn add_column(
-    days: &mut [DayValues],
-    resource: fn(&mut DayValues) -> &mut ResourceDay,
-    field: fn(&mut ResourceDay) -> &mut f64,
-    bit: u8,
-    column: &Floats,
-    rows: &[(usize, i64)],
-    daily: &[u32],
-) {
-    for (&(i, _), &d) in rows.iter().zip(daily) {
-        if let Some(v) = column.get(i) {
-            let day = resource(&mut days[d as usize]);
-            *field(day) += v;
-            day.present |= bit;
-        }
-    }
-}
-
-/// Add one resource's measures of the listed rows, a column at a time (some have NULLs).
-fn add_resource(
-    days: &mut [DayValues],
-    resource: fn(&mut DayValues) -> &mut ResourceDay,
-    m: &Measures<Floats>,
-    rows: &[(usize, i64)],
-    daily: &[u32],
-) {
-    add_column(
-        days,
-        resource,
-        |r| &mut r.usage,
-        USAGE,
-        &m.usage,
-        rows,
-        daily,
-    );
-    add_column(
-        days,
-        resource,
-        |r| &mut r.request,
-        REQUEST,
-        &m.request,
-        rows,
-        daily,
-    );
-    add_column(
-        days,
-        resource,
-        |r| &mut r.limit,
-        LIMIT,
-        &m.limit,
-        rows,
-        daily,
-    );
-    for (&(i, _), &d) in rows.iter().zip(daily) {
-        let day = resource(&mut days[d as usize]);
-        match m.effective.get(i) {
-            Some(v) => {
-                day.effective += v;
-                day.present |= EFFECTIVE;
-            }
-            None => {
-                day.fallback_usage += m.usage.get(i).unwrap_or(0.0);
-                day.fallback_request += m.request.get(i).unwrap_or(0.0);
-                day.present |= FALLBACK;
-            }
-        }
-    }
+/// Each measure column of a resource with its place in [`Sums`].
+fn measure_columns<'b, 'a>(m: &'b Measures<Floats<'a>>) -> [(usize, &'b Floats<'a>); MEASURES] {
+    [
+        (USAGE_AT, &m.usage),
+        (REQUEST_AT, &m.request),
+        (LIMIT_AT, &m.limit),
+        (EFFECTIVE_AT, &m.effective),
+    ]
 }
 
 /// What keys one row of koku's daily pod tree.
@@ -241,8 +141,13 @@ pub struct DailyPods {
     /// row → next row of the same pod.
     next: Vec<u32>,
     pub rows: Vec<DailyPod>,
-    /// row → its sums and maxima.
-    values: Vec<DayValues>,
+    /// row → its sums, which of them have seen a value (a byte per resource), and its maxima
+    /// of node_capacity_cpu_cores and node_capacity_memory_bytes.
+    sums: Vec<Sums>,
+    present: Vec<[u8; 2]>,
+    maxima: Vec<[Max; 2]>,
+    /// row → its fallback sums per resource; empty until an hour lacks effective usage.
+    fallback: Vec<[Fallback; 2]>,
 }
 
 const NO_ROW: u32 = u32::MAX;
@@ -269,7 +174,9 @@ impl DailyPods {
             labels: EMPTY_SET,
             resource_id: NULL,
         });
-        self.values.push(DayValues::default());
+        self.sums.push(Sums::default());
+        self.present.push([0; 2]);
+        self.maxima.push([Max::default(); 2]);
         self.next.push(self.first_by_pod[p]);
         self.first_by_pod[p] = idx;
         (idx, true)
@@ -293,44 +200,110 @@ impl DailyPods {
     /// rows: all measures in one pass when no measure column has a NULL (koku's files), else a
     /// column at a time. Either way each sum takes its values in row order.
     pub fn observe(&mut self, columns: &PodColumns, rows: &[(usize, i64)], daily: &[u32]) {
-        let days = &mut self.values;
         let m = &columns.measures;
         match (DenseMeasures::of(&m.cpu), DenseMeasures::of(&m.memory)) {
             (Some(cpu), Some(memory)) => {
+                let [cu, cq, cl, ce] = cpu.0;
+                let [mu, mq, ml, me] = memory.0;
                 for (&(i, _), &d) in rows.iter().zip(daily) {
-                    let day = &mut days[d as usize];
-                    cpu.add_to(&mut day.sums.cpu, i);
-                    memory.add_to(&mut day.sums.memory, i);
+                    let s = &mut self.sums[d as usize].0;
+                    s[0] += cu[i];
+                    s[1] += cq[i];
+                    s[2] += cl[i];
+                    s[3] += ce[i];
+                    s[4] += mu[i];
+                    s[5] += mq[i];
+                    s[6] += ml[i];
+                    s[7] += me[i];
+                }
+                let all = USAGE | REQUEST | LIMIT | EFFECTIVE;
+                for &d in daily {
+                    let p = &mut self.present[d as usize];
+                    p[0] |= all;
+                    p[1] |= all;
                 }
             }
             _ => {
-                add_resource(days, |d| &mut d.sums.cpu, &m.cpu, rows, daily);
-                add_resource(days, |d| &mut d.sums.memory, &m.memory, rows, daily);
+                self.add_resource(0, &m.cpu, rows, daily);
+                self.add_resource(1, &m.memory, rows, daily);
             }
         }
         let (cores, memory) = (&columns.capacity_cpu_cores, &columns.capacity_memory_bytes);
         for (&(i, _), &d) in rows.iter().zip(daily) {
-            let day = &mut days[d as usize];
-            day.capacity_cpu_cores.add(cores.get(i));
-            day.capacity_memory_bytes.add(memory.get(i));
+            let max = &mut self.maxima[d as usize];
+            max[0].add(cores.get(i));
+            max[1].add(memory.get(i));
+        }
+    }
+
+    /// Add resource `r`'s measures of the listed rows a column at a time (some have NULLs).
+    fn add_resource(
+        &mut self,
+        r: usize,
+        m: &Measures<Floats>,
+        rows: &[(usize, i64)],
+        daily: &[u32],
+    ) {
+        for (at, column) in measure_columns(m).into_iter().take(LIMIT_AT + 1) {
+            for (&(i, _), &d) in rows.iter().zip(daily) {
+                if let Some(v) = column.get(i) {
+                    self.sums[d as usize].0[r * MEASURES + at] += v;
+                    self.present[d as usize][r] |= BITS[at];
+                }
+            }
+        }
+        for (&(i, _), &d) in rows.iter().zip(daily) {
+            let d = d as usize;
+            match m.effective.get(i) {
+                Some(v) => {
+                    self.sums[d].0[r * MEASURES + EFFECTIVE_AT] += v;
+                    self.present[d][r] |= EFFECTIVE;
+                }
+                None => {
+                    if self.fallback.len() <= d {
+                        self.fallback.resize(self.sums.len(), Default::default());
+                    }
+                    let f = &mut self.fallback[d][r].0;
+                    f[0] += m.usage.get(i).unwrap_or(0.0);
+                    f[1] += m.request.get(i).unwrap_or(0.0);
+                    self.present[d][r] |= FALLBACK;
+                }
+            }
+        }
+    }
+
+    /// Row `d`'s sums of resource `r`; effective is Σ effective of the hours that have it plus
+    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
+    fn resource_sums(&self, d: usize, r: usize) -> Measures<Option<f64>> {
+        let present = self.present[d][r];
+        let sums = &self.sums[d].0[r * MEASURES..(r + 1) * MEASURES];
+        let sum = |at: usize| (present & BITS[at] != 0).then_some(sums[at]);
+        let fallback = match self.fallback.get(d) {
+            Some(f) if present & FALLBACK != 0 => greatest(Some(f[r].0[0]), Some(f[r].0[1])),
+            _ => None,
+        };
+        Measures {
+            usage: sum(USAGE_AT),
+            request: sum(REQUEST_AT),
+            effective: add_present(sum(EFFECTIVE_AT), fallback),
+            limit: sum(LIMIT_AT),
         }
     }
 
     /// Row `d`'s sums of each measure (seconds, byte-seconds).
     pub fn sums(&self, d: usize) -> PodMeasures<Option<f64>> {
-        let sums = &self.values[d].sums;
         Resources {
-            cpu: sums.cpu.sums(),
-            memory: sums.memory.sums(),
+            cpu: self.resource_sums(d, 0),
+            memory: self.resource_sums(d, 1),
         }
     }
 
     pub fn capacity_cpu_cores(&self, d: usize) -> Max {
-        self.values[d].capacity_cpu_cores
+        self.maxima[d][0]
     }
 
     pub fn capacity_memory_bytes(&self, d: usize) -> Max {
-        self.values[d].capacity_memory_bytes
+        self.maxima[d][1]
     }
 }
 
