@@ -31,9 +31,12 @@ use crate::unallocated::{unallocated_rows, write_unallocated_rows, UnallocatedRo
 /// bytes, V = D's distinct volume rows, N = D's nodes, L = D's distinct filtered label sets,
 /// and B = the rows of the largest batch pushed:
 /// - strings: T + 16·S bytes (each string stored once, its end and hash) plus the hash table;
-/// - daily pod rows: ~140·P bytes (key, a column per sum and max) plus 4·S for the pod index;
-/// - hourly capacity: 24·16·N bytes; storage: ~100·V bytes; label sets: their pairs, ~8 bytes
-///   per label of each of the L sets, plus 4·S for the parsed-string index;
+/// - daily pod rows: ~110·P bytes (key and chain 28, the eight sums in one 64-byte line,
+///   maxima 16, presence 2; 32 more when a file lacks effective usage) plus 4·S for the pod
+///   index;
+/// - hourly capacity: 24·16·N bytes plus 4·S for the node index; storage: ~100·V bytes; label
+///   sets: their pairs, ~8 bytes per label of each of the L sets, plus 4·S for the
+///   parsed-string index;
 /// - per batch: ~40·B bytes of scratch (reused by the next day of the thread), and a copy of
 ///   each dictionary column's current dictionary (its bytes, 8 bytes a value).
 ///
