@@ -1,8 +1,9 @@
 //! Civil dates of day numbers (days since 1970-01-01) and timestamps in milliseconds.
 
-const MS_PER_DAY: i64 = 86_400_000;
+pub const MS_PER_DAY: i64 = 86_400_000;
 
 /// The day (days since 1970-01-01) of a timestamp in milliseconds.
+#[cfg(test)]
 pub fn day_of_ms(ms: i64) -> i32 {
     ms.div_euclid(MS_PER_DAY) as i32
 }

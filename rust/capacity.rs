@@ -3,6 +3,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::accumulators::{Max, Sum};
+use crate::input::Floats;
 use crate::intern::StrId;
 use crate::metrics::{core_hours, gibibyte_hours, Resources};
 
@@ -10,13 +11,22 @@ const HOUR_MS: i64 = 3_600_000;
 const HOURS: usize = 24;
 
 /// Hourly maxima of node_capacity_cpu_core_seconds and node_capacity_memory_byte_seconds per
-/// (interval_start, node). Interval starts on the hour (koku's) index a dense node × hour table;
-/// any other interval start falls back to a hash map.
+/// (interval_start, node). Interval starts on the hour (koku's) index a dense node × hour table
+/// (nodes numbered in order of appearance, so its size is the day's nodes × 24 whatever the
+/// string ids); any other interval start falls back to a hash map.
 pub struct HourlyCapacity {
     day_start_ms: i64,
-    on_the_hour: Vec<Resources<Max>>,
+    /// node string id → its number in `on_the_hour`, `NO_NODE` until seen.
+    node_index: Vec<u32>,
+    /// node number → its string id.
+    nodes: Vec<StrId>,
+    /// hour → node number → the maxima: the rows of one hour (which come together) touch one
+    /// small table.
+    on_the_hour: [Vec<Resources<Max>>; HOURS],
     other: FxHashMap<(i64, StrId), Resources<Max>>,
 }
+
+const NO_NODE: u32 = u32::MAX;
 
 /// A node's (or the cluster's) capacity of the day, in core-seconds and byte-seconds.
 #[derive(Clone, Copy, Debug, Default)]
@@ -52,12 +62,37 @@ impl HourlyCapacity {
     pub fn new(day: i32) -> Self {
         Self {
             day_start_ms: day as i64 * 24 * HOUR_MS,
-            on_the_hour: Vec::new(),
+            node_index: Vec::new(),
+            nodes: Vec::new(),
+            on_the_hour: Default::default(),
             other: FxHashMap::default(),
         }
     }
 
+    /// The number of a node (given on first sight).
     #[inline]
+    fn node_number(&mut self, node: StrId) -> usize {
+        let n = node as usize;
+        if n >= self.node_index.len() {
+            self.node_index
+                .resize((n + 1).max(self.node_index.len() * 2), NO_NODE);
+        }
+        if self.node_index[n] == NO_NODE {
+            self.node_index[n] = self.nodes.len() as u32;
+            self.nodes.push(node);
+        }
+        self.node_index[n] as usize
+    }
+
+    /// The hour of the day of an interval start on the hour, `None` for any other.
+    #[inline]
+    fn hour_of(&self, interval_start: i64) -> Option<usize> {
+        let offset = interval_start - self.day_start_ms;
+        ((0..HOURS as i64 * HOUR_MS).contains(&offset) && offset % HOUR_MS == 0)
+            .then_some((offset / HOUR_MS) as usize)
+    }
+
+    #[cfg(test)]
     pub fn observe(
         &mut self,
         interval_start: i64,
@@ -65,28 +100,70 @@ impl HourlyCapacity {
         cpu: Option<f64>,
         memory: Option<f64>,
     ) {
-        let offset = interval_start - self.day_start_ms;
-        let m = if (0..HOURS as i64 * HOUR_MS).contains(&offset) && offset % HOUR_MS == 0 {
-            let slot = node as usize * HOURS + (offset / HOUR_MS) as usize;
-            if slot >= self.on_the_hour.len() {
-                let len = (slot + 1).max(self.on_the_hour.len() * 2);
-                self.on_the_hour.resize(len, Resources::default());
+        let hour = self.hour_of(interval_start);
+        self.observe_at(interval_start, hour, node, cpu, memory);
+    }
+
+    #[inline]
+    fn observe_at(
+        &mut self,
+        interval_start: i64,
+        hour: Option<usize>,
+        node: StrId,
+        cpu: Option<f64>,
+        memory: Option<f64>,
+    ) {
+        let m = match hour {
+            Some(hour) => {
+                let at = self.node_number(node);
+                let table = &mut self.on_the_hour[hour];
+                if at >= table.len() {
+                    table.resize(self.nodes.len(), Resources::default());
+                }
+                &mut table[at]
             }
-            &mut self.on_the_hour[slot]
-        } else {
-            self.other.entry((interval_start, node)).or_default()
+            None => self.other.entry((interval_start, node)).or_default(),
         };
         m.cpu.add(cpu);
         m.memory.add(memory);
     }
 
+    /// Observe the listed rows (row, interval_start) of a batch: `node` holds each row's node,
+    /// `cpu` and `memory` the capacity columns. Rows of one hour come together, so the hour of
+    /// the previous row is reused.
+    pub fn observe_rows(
+        &mut self,
+        rows: &[(usize, i64)],
+        node: &[StrId],
+        cpu: &Floats,
+        memory: &Floats,
+    ) {
+        let mut last: Option<(i64, Option<usize>)> = None;
+        for &(i, t) in rows {
+            let hour = match last {
+                Some((at, hour)) if at == t => hour,
+                _ => {
+                    let hour = self.hour_of(t);
+                    last = Some((t, hour));
+                    hour
+                }
+            };
+            self.observe_at(t, hour, node[i], cpu.get(i), memory.get(i));
+        }
+    }
+
     /// Per node the sum of its hourly maxima, and the cluster's sum over nodes.
     pub fn daily(&self) -> DailyCapacity {
         let mut nodes: FxHashMap<StrId, Resources<Sum>> = FxHashMap::default();
-        for (node, hours) in self.on_the_hour.chunks(HOURS).enumerate() {
-            for m in hours {
+        // By node string id, then hour, as a table indexed by string id would be walked: the
+        // sums (and the map's order, which the cluster sum follows) do not depend on the order
+        // in which nodes appeared.
+        let mut order: Vec<(StrId, usize)> = self.nodes.iter().copied().zip(0..).collect();
+        order.sort_unstable();
+        for (node, at) in order {
+            for m in self.on_the_hour.iter().filter_map(|hour| hour.get(at)) {
                 if m.cpu.get().is_some() || m.memory.get().is_some() {
-                    let e = nodes.entry(node as StrId).or_default();
+                    let e = nodes.entry(node).or_default();
                     e.cpu.add(m.cpu.get());
                     e.memory.add(m.memory.get());
                 }

@@ -7,16 +7,25 @@ use crate::intern::{Interner, StrId};
 
 /// SQL LIKE without an escape character: `%` matches any run of characters, `_` exactly one.
 pub fn like(text: &str, pattern: &str) -> bool {
+    if text.is_ascii() && pattern.is_ascii() {
+        // One byte per character: match the bytes, with no allocation.
+        return like_units(text.as_bytes(), pattern.as_bytes(), b'%', b'_');
+    }
     let t: Vec<char> = text.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
-    // Greedy matching with backtracking to the last `%`.
+    like_units(&t, &p, '%', '_')
+}
+
+/// LIKE over characters (`any_run` is `%`, `any_one` is `_`): greedy matching with
+/// backtracking to the last `%`.
+fn like_units<T: Copy + PartialEq>(t: &[T], p: &[T], any_run: T, any_one: T) -> bool {
     let (mut ti, mut pi) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && p[pi] == '%' {
+        if pi < p.len() && p[pi] == any_run {
             star = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && (p[pi] == '_' || p[pi] == t[ti]) {
+        } else if pi < p.len() && (p[pi] == any_one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -27,7 +36,7 @@ pub fn like(text: &str, pattern: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '%' {
+    while pi < p.len() && p[pi] == any_run {
         pi += 1;
     }
     pi == p.len()
@@ -122,6 +131,14 @@ mod tests {
         assert!(!like("axxbc", "a%b"));
         assert!(like("axbxb", "a%b"));
         assert!(like("ab", "a%%b"));
+    }
+
+    #[test]
+    fn underscore_is_one_character_not_one_byte() {
+        assert!(like("é-1", "_-1"));
+        assert!(!like("é-1", "__-1"));
+        assert!(like("prod-é", "prod-%"));
+        assert!(like("ns-日本", "ns-__"));
     }
 
     #[test]

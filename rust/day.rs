@@ -5,18 +5,44 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 
 use crate::calendar::days_in_month;
-use crate::capacity::HourlyCapacity;
+use crate::capacity::{DailyCapacity, HourlyCapacity};
 use crate::config::Config;
 use crate::cost_category::NamespaceCategories;
 use crate::error::{KernelError, Result};
 use crate::input::{rows_of_day, StringReader};
 use crate::intern::{Interner, StrId};
 use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, EMPTY_SET};
-use crate::output::{OutputBuilder, RunConstants};
-use crate::pod::{pod_groups, write_pod_rows, DailyPods, PodColumns, PodKey};
-use crate::storage::{storage_groups, write_storage_rows, StorageDay, VolumeKey, VolumeMeasures};
-use crate::unallocated::write_unallocated_rows;
+use crate::output::{OutputBuilder, RowSink, RowSizes, RunConstants};
+use crate::pod::{pod_groups, pod_row, write_pod_rows, DailyPods, PodColumns, PodGroup, PodKey};
+use crate::storage::{
+    storage_groups, write_storage_rows, StorageDay, StorageGroup, VolumeKey, VolumeMeasures,
+};
+use crate::unallocated::{unallocated_rows, write_unallocated_rows, UnallocatedRow};
 
+/// The state of one day D.
+///
+/// Every id and table here belongs to D alone: a new `DayState` starts from empty tables, so
+/// nothing grows with the run (its days, or the pods and label strings of other days). The only
+/// state shared between days is the run's [`Config`], whose label cache is bounded by bytes
+/// ([`crate::labels::LABEL_CACHE_BYTES`]) whatever the cluster.
+///
+/// Memory while D's batches are pushed, with P = D's distinct daily pod rows (namespace, node,
+/// pod, raw labels), S = D's distinct strings (pod names, label JSON, ...) of total length T
+/// bytes, V = D's distinct volume rows, N = D's nodes, L = D's distinct filtered label sets,
+/// and B = the rows of the largest batch pushed:
+/// - strings: T + 16·S bytes (each string stored once, its end and hash) plus the hash table;
+/// - daily pod rows: ~110·P bytes (key and chain 28, the eight sums in one 64-byte line,
+///   maxima 16, presence 2; 32 more when a file lacks effective usage) plus 4·S for the pod
+///   index;
+/// - hourly capacity: 24·16·N bytes plus 4·S for the node index; storage: ~100·V bytes; label
+///   sets: their pairs, ~8 bytes per label of each of the L sets, plus 4·S for the
+///   parsed-string index;
+/// - per batch: ~40·B bytes of scratch (reused by the next day of the thread), and a copy of
+///   each dictionary column's current dictionary (its bytes, 8 bytes a value).
+///
+/// `finish` frees the push-only parts, then builds the summary groups (~200 bytes per group,
+/// about one per daily pod row and volume row) and the rendered JSON of the label sets used,
+/// and writes the output batch at its exact size (the day's result, which the caller keeps).
 pub struct DayState {
     config: Arc<Config>,
     day: i32,
@@ -38,6 +64,8 @@ pub struct DayState {
 struct Scratch {
     rows: Vec<(usize, i64)>,
     ids: [Vec<StrId>; 8],
+    /// Each row's daily pod row.
+    daily: Vec<u32>,
 }
 
 thread_local! {
@@ -56,12 +84,16 @@ impl Scratch {
 
 impl Drop for DayState {
     fn drop(&mut self) {
-        std::mem::take(&mut self.scratch).release();
+        if !self.finished {
+            // (`finish` released it already.)
+            std::mem::take(&mut self.scratch).release();
+        }
     }
 }
 
 impl DayState {
     pub fn new(config: Arc<Config>, day: i32) -> Self {
+        config.filter.begin_day();
         Self {
             config,
             day,
@@ -108,32 +140,40 @@ impl DayState {
         }
         let rows = &scratch.rows;
         let columns = PodColumns::read(batch, rows)?;
+        // Each row's daily row (a new one takes the filtered set of its raw labels, which
+        // parses a raw label string at its first row of the day) and max(resource_id).
+        let daily = &mut scratch.daily;
+        daily.clear();
         for &(i, t) in rows {
-            let set = self
-                .labels
-                .filtered(
-                    raw_labels[i],
-                    &self.strings,
-                    &self.config.filter,
-                    "pod_labels",
-                )
-                .map_err(|e| e.at_hour(t))?;
-            let hour = columns.hour(i);
-            self.capacity.observe(
-                t,
-                node[i],
-                hour.capacity_cpu_core_seconds,
-                hour.capacity_memory_byte_seconds,
-            );
             let key = PodKey {
                 namespace: namespace[i],
                 node: node[i],
                 pod: pod[i],
                 raw_labels: raw_labels[i],
             };
+            let (d, new) = self.pods.find_or_add(key);
+            if new {
+                let set = self
+                    .labels
+                    .filtered(
+                        raw_labels[i],
+                        &self.strings,
+                        &self.config.filter,
+                        "pod_labels",
+                    )
+                    .map_err(|e| e.at_hour(t))?;
+                self.pods.set_labels(d, set);
+            }
             self.pods
-                .observe(&self.strings, key, set, resource_id[i], &hour);
+                .observe_resource_id(&self.strings, d, resource_id[i]);
+            daily.push(d);
         }
+        let (cpu, memory) = (
+            &columns.capacity_cpu_core_seconds,
+            &columns.capacity_memory_byte_seconds,
+        );
+        self.capacity.observe_rows(rows, node, cpu, memory);
+        self.pods.observe(&columns, rows, daily);
         Ok(())
     }
 
@@ -254,12 +294,17 @@ impl DayState {
     pub fn finish(&mut self, run: &RunConstants) -> Result<RecordBatch> {
         self.check_open()?;
         self.finished = true;
-        let capacity = self.capacity.daily();
+        // What only the pushes needed goes before the rows are built.
+        self.reader = StringReader::default();
+        std::mem::take(&mut self.scratch).release();
+        let capacity = std::mem::replace(&mut self.capacity, HourlyCapacity::new(self.day)).daily();
+        let daily = std::mem::take(&mut self.pods);
+        let storage = std::mem::take(&mut self.storage);
         let strings = &self.strings;
         let config = &*self.config;
         let mut categories = NamespaceCategories::new(&config.categories, strings);
         let pods = pod_groups(
-            &self.pods,
+            &daily,
             strings,
             &mut self.labels,
             &self.node_labels,
@@ -267,31 +312,64 @@ impl DayState {
             |ns| categories.join(ns),
         );
         let volumes = storage_groups(
-            &self.storage,
-            &self.pods,
+            &storage,
+            &daily,
             &mut self.labels,
             &self.node_labels,
             &self.namespace_labels,
             |ns| categories.join(ns),
         );
+        drop((daily, storage));
         let labels = RenderedLabels::new(
             &self.labels,
             pods.iter()
                 .map(|g| g.labels)
                 .chain(volumes.iter().map(|g| g.labels)),
         );
-
-        let mut out = OutputBuilder::new(self.day);
-        let pod_rows = write_pod_rows(&pods, &capacity, strings, &labels, &mut out);
-        write_storage_rows(
-            &volumes,
-            days_in_month(self.day),
+        self.labels = LabelSets::new();
+        let unallocated = unallocated_rows(
+            pods.iter().map(|g| pod_row(g, &capacity)),
             strings,
-            &labels,
-            &mut out,
+            |n, r| config.role_of(n, r),
         );
-        write_unallocated_rows(&pod_rows, strings, config, labels.get(EMPTY_SET), &mut out);
+        let rows = DayRows {
+            pods: &pods,
+            capacity: &capacity,
+            volumes: &volumes,
+            unallocated: &unallocated,
+            days_in_month: days_in_month(self.day),
+            strings,
+            labels: &labels,
+            config,
+        };
+        let mut sizes = RowSizes::default();
+        rows.emit(&mut sizes);
+        let mut out = OutputBuilder::new(self.day, &sizes);
+        rows.emit(&mut out);
         out.finish(run)
+    }
+}
+
+/// A day's summary rows, ready to be written.
+struct DayRows<'a> {
+    pods: &'a [PodGroup],
+    capacity: &'a DailyCapacity,
+    volumes: &'a [StorageGroup],
+    unallocated: &'a [UnallocatedRow],
+    days_in_month: u32,
+    strings: &'a Interner,
+    labels: &'a RenderedLabels,
+    config: &'a Config,
+}
+
+impl DayRows<'_> {
+    /// Push the pod, storage and unallocated rows, in that order.
+    fn emit(&self, out: &mut impl RowSink) {
+        let (strings, labels) = (self.strings, self.labels);
+        write_pod_rows(self.pods, self.capacity, strings, labels, out);
+        write_storage_rows(self.volumes, self.days_in_month, strings, labels, out);
+        let empty = labels.get(EMPTY_SET);
+        write_unallocated_rows(self.unallocated, strings, self.config, empty, out);
     }
 }
 

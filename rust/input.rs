@@ -9,7 +9,7 @@ use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use rustc_hash::FxHashMap;
 
-use crate::calendar::day_of_ms;
+use crate::calendar::MS_PER_DAY;
 use crate::error::{KernelError, Result};
 use crate::intern::{Interner, StrId, NULL};
 
@@ -35,7 +35,13 @@ pub struct Values<'a, T> {
     all_null: bool,
 }
 
-impl<T: Copy> Values<'_, T> {
+impl<'a, T: Copy> Values<'a, T> {
+    /// Every value, when the column has no NULL.
+    #[inline(always)]
+    pub fn dense(&self) -> Option<&'a [T]> {
+        (!self.all_null && self.nulls.is_none_or(|n| n.null_count() == 0)).then_some(self.values)
+    }
+
     #[inline(always)]
     pub fn get(&self, row: usize) -> Option<T> {
         if self.all_null {
@@ -72,15 +78,32 @@ fn primitive<'a, T: ArrowPrimitiveType>(
     })
 }
 
+/// Whether `t` lies in the day starting at `start` (ms): `day_of_ms(t) == day` without a
+/// division. The wrapped difference is below a day's length only for `start <= t < start + day`.
+#[inline(always)]
+fn in_day(start: i64, t: i64) -> bool {
+    (t.wrapping_sub(start) as u64) < MS_PER_DAY as u64
+}
+
 /// Fill `rows` with the rows of the batch whose interval_start falls on `day`, with their
 /// interval_start in milliseconds.
 pub fn rows_of_day(batch: &RecordBatch, day: i32, rows: &mut Vec<(usize, i64)>) -> Result<()> {
     let ts = primitive::<TimestampMillisecondType>(batch, "interval_start", "timestamp[ms]")?;
     rows.clear();
-    rows.extend(
-        (0..batch.num_rows())
-            .filter_map(|i| ts.get(i).filter(|&t| day_of_ms(t) == day).map(|t| (i, t))),
-    );
+    let start = day as i64 * MS_PER_DAY;
+    let in_day = |t: i64| in_day(start, t);
+    match ts.dense() {
+        Some(values) => rows.extend(
+            values
+                .iter()
+                .enumerate()
+                .filter(|&(_, &t)| in_day(t))
+                .map(|(i, &t)| (i, t)),
+        ),
+        None => rows.extend(
+            (0..batch.num_rows()).filter_map(|i| ts.get(i).filter(|&t| in_day(t)).map(|t| (i, t))),
+        ),
+    }
     Ok(())
 }
 
@@ -143,25 +166,75 @@ fn zero_products_sum_to_zero(values: &[f64]) -> bool {
     lanes.iter().sum::<f64>() + tail == 0.0
 }
 
+/// Check a batch imported without validation (see `DayAggregator::push`): every column fully,
+/// except dictionary columns, whose keys and values are checked for structure (buffer sizes)
+/// only: [`StringReader`] checks the values and bounds-checks the keys where it reads them.
+pub fn check_batch(batch: &RecordBatch) -> Result<()> {
+    for column in batch.columns() {
+        let data = column.to_data();
+        if let DataType::Dictionary(..) = data.data_type() {
+            data.validate()?;
+            for child in data.child_data() {
+                child.validate()?;
+            }
+        } else {
+            data.validate_full()?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads string columns as interned ids into reused buffers. A dictionary column's mapping is
 /// kept per column and reused while the next batch's dictionary holds the same strings (pyarrow
 /// gives each batch of a Parquet column chunk its own copy of the chunk's dictionary): comparing
-/// bytes is far cheaper than interning every value again.
+/// bytes is far cheaper than interning every value again. The kept dictionary is a copy, so no
+/// input batch outlives its push.
 #[derive(Default)]
 pub struct StringReader {
-    dictionaries: FxHashMap<&'static str, (StringArray, Vec<StrId>)>,
+    dictionaries: FxHashMap<&'static str, Dictionary>,
 }
 
-/// Whether two string arrays without nulls hold the same strings in the same order.
-fn same_strings(a: &StringArray, b: &StringArray) -> bool {
-    if a.len() != b.len() || a.null_count() != 0 || b.null_count() != 0 {
-        return false;
+/// A dictionary seen before: its offsets (from 0) and bytes, and each value's id.
+#[derive(Default)]
+struct Dictionary {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    ids: Vec<StrId>,
+}
+
+impl Dictionary {
+    /// Whether `values` (without nulls) holds the same strings in the same order.
+    fn holds(&self, values: &StringArray) -> bool {
+        if values.null_count() != 0 || values.len() + 1 != self.offsets.len() {
+            return false;
+        }
+        let offsets = values.value_offsets();
+        let base = offsets[0];
+        offsets
+            .iter()
+            .zip(&self.offsets)
+            .all(|(&x, &y)| x.wrapping_sub(base) == y)
+            && values
+                .value_data()
+                .get(base as usize..offsets[offsets.len() - 1] as usize)
+                == Some(self.bytes.as_slice())
     }
-    let (oa, ob) = (a.value_offsets(), b.value_offsets());
-    let (ba, bb) = (oa[0], ob[0]);
-    oa.iter().zip(ob).all(|(x, y)| x - ba == y - bb)
-        && a.value_data()[ba as usize..oa[oa.len() - 1] as usize]
-            == b.value_data()[bb as usize..ob[ob.len() - 1] as usize]
+
+    /// Keep `values` (checked) and their ids.
+    fn replace(&mut self, values: &StringArray, ids: impl Iterator<Item = StrId>) {
+        self.offsets.clear();
+        self.bytes.clear();
+        self.ids.clear();
+        if values.null_count() == 0 {
+            let offsets = values.value_offsets();
+            let base = offsets[0];
+            self.offsets.extend(offsets.iter().map(|&x| x - base));
+            self.bytes.extend_from_slice(
+                &values.value_data()[base as usize..offsets[offsets.len() - 1] as usize],
+            );
+        }
+        self.ids.extend(ids);
+    }
 }
 
 impl StringReader {
@@ -199,16 +272,16 @@ impl StringReader {
             {
                 let arr: &DictionaryArray<Int32Type> = col.as_dictionary();
                 let values: &StringArray = arr.values().as_string::<i32>();
-                let hit =
-                    matches!(self.dictionaries.get(name), Some((d, _)) if same_strings(d, values));
-                if !hit {
+                let dictionary = self.dictionaries.entry(name).or_default();
+                if !dictionary.holds(values) {
+                    // Not the bytes of a dictionary checked before: check these fully.
+                    values.to_data().validate_full()?;
                     let ids = values
                         .iter()
-                        .map(|v| v.map_or(NULL, |s| interner.intern(s)))
-                        .collect();
-                    self.dictionaries.insert(name, (values.clone(), ids));
+                        .map(|v| v.map_or(NULL, |s| interner.intern(s)));
+                    dictionary.replace(values, ids);
                 }
-                let dict_ids = &self.dictionaries[name].1;
+                let dict_ids = &dictionary.ids;
                 let keys = arr.keys();
                 out.reserve(arr.len());
                 if keys.null_count() == 0 {
@@ -229,7 +302,25 @@ impl StringReader {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, in_day, MS_PER_DAY};
+    use crate::calendar::day_of_ms;
+
+    #[test]
+    fn in_day_is_day_of_ms() {
+        for day in [-25_000, -1, 0, 1, 20_668, i32::MAX, i32::MIN] {
+            let start = day as i64 * MS_PER_DAY;
+            let near = [
+                start - 1,
+                start,
+                start + 1,
+                start + MS_PER_DAY - 1,
+                start + MS_PER_DAY,
+            ];
+            for t in near.into_iter().chain([i64::MIN, i64::MAX, 0, -1]) {
+                assert_eq!(in_day(start, t), day_of_ms(t) == day, "day {day} t {t}");
+            }
+        }
+    }
 
     #[test]
     fn finite_scan_finds_any_nan_or_infinity() {

@@ -1,8 +1,9 @@
 //! Label sets: parsing koku's label JSON once per distinct string, filtering by the enabled
 //! keys, merging (later wins) and rendering as Trino's JSON (keys sorted, compact).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
+use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
@@ -13,60 +14,210 @@ use crate::intern::{Interner, StrId, NULL};
 pub type SetId = u32;
 pub const EMPTY_SET: SetId = 0;
 
-/// A label set: (key, value) string ids of the label interner, sorted by key string; a JSON null
-/// value is [`NULL`].
-type Pairs = Vec<(StrId, StrId)>;
-
 /// The enabled keys K; `None` is Trino's NULL array (no OCP key enabled): every set filters to `{}`.
 pub struct KeyFilter {
     keys: Option<FxHashSet<String>>,
     /// Filtered pairs per raw label string, kept across the days of a run: a cluster's label
-    /// strings repeat day after day, so each is parsed about once. Cleared when it outgrows
-    /// [`CACHE_LIMIT`], so memory stays bounded however many distinct strings a run meets.
-    cache: Mutex<FxHashMap<Box<str>, Filtered>>,
+    /// strings repeat day after day, so each is parsed about once. Bounded by bytes, see
+    /// [`LabelCache`].
+    cache: Mutex<LabelCache>,
 }
 
-/// A raw label string's kept (key, value) pairs, sorted by key; `None` is a JSON null.
-type Filtered = Arc<[(Box<str>, Option<Box<str>>)]>;
+/// What the label cache of a run holds and how well it served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Raw label strings found in the cache, parsed and filtered earlier.
+    pub hits: u64,
+    /// Raw label strings parsed (the first time, or after eviction or refusal).
+    pub misses: u64,
+    /// Entries dropped because they were not used on the current or previous day.
+    pub evicted: u64,
+    /// Parsed strings not kept because the cache was full of strings still in use.
+    pub refused: u64,
+    pub entries: u64,
+    pub bytes: u64,
+}
 
-const CACHE_LIMIT: usize = 200_000;
+/// Bytes the label cache may hold (its strings, their filtered pairs and a table slot each).
+pub const LABEL_CACHE_BYTES: usize = 16 << 20;
+/// A cached entry's bytes beyond its text and pairs: the table slot (key and value, 40 bytes,
+/// at hashbrown's load factor) and the two allocations' headers.
+const ENTRY_OVERHEAD: usize = 80;
+
+/// Raw label string → its kept pairs, encoded in one allocation (see [`encode_pair`]). When a
+/// new entry would exceed the byte budget, entries not used on the current or the previous day
+/// go (once per day); if that is not enough, the new entry is not kept, so a cluster whose
+/// label strings outnumber the budget keeps a stable part of them cached instead of thrashing.
+struct LabelCache {
+    entries: FxHashMap<Box<str>, CacheEntry>,
+    budget: usize,
+    bytes: usize,
+    /// The current day (a counter: each new day of the run adds one).
+    day: u32,
+    swept_day: u32,
+    stats: CacheStats,
+}
+
+struct CacheEntry {
+    pairs: Box<[u8]>,
+    used: u32,
+}
+
+impl LabelCache {
+    fn new(budget: usize) -> Self {
+        Self {
+            entries: FxHashMap::default(),
+            budget,
+            bytes: 0,
+            day: 1,
+            swept_day: 0,
+            stats: CacheStats::default(),
+        }
+    }
+
+    fn entry_bytes(text: &str, pairs: &[u8]) -> usize {
+        text.len() + pairs.len() + ENTRY_OVERHEAD
+    }
+
+    fn insert(&mut self, text: &str, pairs: Box<[u8]>) {
+        let size = Self::entry_bytes(text, &pairs);
+        if self.bytes + size > self.budget && self.swept_day != self.day {
+            self.swept_day = self.day;
+            let keep_from = self.day.saturating_sub(1);
+            let before = self.entries.len();
+            let mut freed = 0;
+            self.entries.retain(|k, e| {
+                let keep = e.used >= keep_from;
+                if !keep {
+                    freed += Self::entry_bytes(k, &e.pairs);
+                }
+                keep
+            });
+            self.bytes -= freed;
+            self.stats.evicted += (before - self.entries.len()) as u64;
+            if self.entries.len() * 2 < self.entries.capacity() {
+                self.entries.shrink_to_fit();
+            }
+        }
+        if self.bytes + size > self.budget {
+            self.stats.refused += 1;
+            return;
+        }
+        self.bytes += size;
+        let used = self.day;
+        self.entries.insert(text.into(), CacheEntry { pairs, used });
+    }
+}
+
+/// Append one (key, value) pair: key length (u32, little-endian), key, value length
+/// (`u32::MAX` for JSON null), value.
+fn encode_pair(out: &mut Vec<u8>, key: &str, value: Option<&str>) {
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key.as_bytes());
+    match value {
+        Some(v) => {
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+    }
+}
+
+/// The pairs [`encode_pair`] wrote, in order.
+fn decode_pairs(mut bytes: &[u8], mut each: impl FnMut(&str, Option<&str>)) {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> &'a [u8] {
+        let (head, rest) = bytes.split_at(n);
+        *bytes = rest;
+        head
+    }
+    fn len(bytes: &mut &[u8]) -> u32 {
+        u32::from_le_bytes(take(bytes, 4).try_into().expect("four bytes"))
+    }
+    fn text<'a>(bytes: &mut &'a [u8], n: usize) -> &'a str {
+        std::str::from_utf8(take(bytes, n)).expect("encoded from text")
+    }
+    while !bytes.is_empty() {
+        let k = len(&mut bytes) as usize;
+        let key = text(&mut bytes, k);
+        let value = match len(&mut bytes) {
+            u32::MAX => None,
+            v => Some(text(&mut bytes, v as usize)),
+        };
+        each(key, value);
+    }
+}
 
 impl KeyFilter {
     pub fn new(keys: &[String]) -> Self {
+        Self::with_cache_bytes(keys, LABEL_CACHE_BYTES)
+    }
+
+    pub fn with_cache_bytes(keys: &[String], budget: usize) -> Self {
         Self {
             keys: if keys.is_empty() {
                 None
             } else {
                 Some(keys.iter().cloned().collect())
             },
-            cache: Mutex::new(FxHashMap::default()),
+            cache: Mutex::new(LabelCache::new(budget)),
         }
     }
 
-    /// The kept pairs of a label JSON object, or why it is not one.
-    fn filter_json(&self, text: &str) -> std::result::Result<Filtered, String> {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = cache.get(text) {
-            return Ok(Arc::clone(found));
+    fn cache(&self) -> std::sync::MutexGuard<'_, LabelCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new day of the run begins (its entries count as used from now on).
+    pub fn begin_day(&self) {
+        let mut cache = self.cache();
+        cache.day = cache.day.saturating_add(1);
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let cache = self.cache();
+        CacheStats {
+            entries: cache.entries.len() as u64,
+            bytes: cache.bytes as u64,
+            ..cache.stats
         }
+    }
+
+    /// Call `each` with the kept (key, value) pairs of a label JSON object, sorted by key, or
+    /// say why the text is not one.
+    fn filter_json(
+        &self,
+        text: &str,
+        each: impl FnMut(&str, Option<&str>),
+    ) -> std::result::Result<(), String> {
+        let mut cache = self.cache();
+        let day = cache.day;
+        if let Some(found) = cache.entries.get_mut(text) {
+            found.used = day;
+            decode_pairs(&found.pairs, each);
+            cache.stats.hits += 1;
+            return Ok(());
+        }
+        cache.stats.misses += 1;
+        drop(cache);
         let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))?;
         let Value::Object(map) = value else {
             return Err("not a JSON object".to_string());
         };
-        let mut pairs: Vec<(Box<str>, Option<Box<str>>)> = Vec::new();
+        let mut pairs: Vec<(&str, Option<std::borrow::Cow<'_, str>>)> = Vec::new();
         for (k, v) in &map {
             let v = label_value(v).map_err(str::to_string)?;
             if !self.keeps_nothing() && self.keeps(k) {
-                pairs.push((k.as_str().into(), v.map(|v| v.as_ref().into())));
+                pairs.push((k.as_str(), v));
             }
         }
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let filtered: Filtered = pairs.into();
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        let mut encoded = Vec::new();
+        for (k, v) in &pairs {
+            encode_pair(&mut encoded, k, v.as_deref());
         }
-        cache.insert(text.into(), Arc::clone(&filtered));
-        Ok(filtered)
+        decode_pairs(&encoded, each);
+        self.cache().insert(text, encoded.into_boxed_slice());
+        Ok(())
     }
 
     fn keeps(&self, key: &str) -> bool {
@@ -82,18 +233,21 @@ impl KeyFilter {
 pub struct LabelSets {
     /// Keys and values of every label, interned apart from the day's other strings.
     words: Interner,
-    /// Hash of a set's pairs → the newest set with that hash; `same_hash` chains the older ones,
-    /// so each set's pairs are stored once, in `sets`.
-    by_hash: FxHashMap<u64, SetId>,
-    same_hash: Vec<SetId>,
-    sets: Vec<Pairs>,
+    /// Every set's (key, value) word ids, sorted by key string (a JSON null value is [`NULL`]),
+    /// one set after the other: set `id` is `pairs[starts[id]..starts[id + 1]]`.
+    pairs: Vec<(StrId, StrId)>,
+    starts: Vec<u32>,
+    /// Set ids, hashed by their pairs; each set's hash, kept for the table's growth.
+    table: HashTable<SetId>,
+    hashes: Vec<u64>,
     /// Raw label string id → filtered set id (`u32::MAX` until parsed).
     parsed: Vec<SetId>,
     merged: FxHashMap<(SetId, SetId), SetId>,
+    /// Pairs being built (a parsed or merged set before it is interned).
+    scratch: Vec<(StrId, StrId)>,
 }
 
 const UNPARSED: SetId = SetId::MAX;
-const NO_SET: SetId = SetId::MAX;
 
 fn hash_pairs(pairs: &[(StrId, StrId)]) -> u64 {
     use std::hash::BuildHasher;
@@ -113,38 +267,59 @@ fn label_value(v: &Value) -> std::result::Result<Option<std::borrow::Cow<'_, str
 
 impl LabelSets {
     pub fn new() -> Self {
-        let mut by_hash = FxHashMap::default();
-        by_hash.insert(hash_pairs(&[]), EMPTY_SET);
+        let mut table = HashTable::new();
+        table.insert_unique(hash_pairs(&[]), EMPTY_SET, |_| hash_pairs(&[]));
         Self {
             words: Interner::new(),
-            by_hash,
-            same_hash: vec![NO_SET],
-            sets: vec![Vec::new()],
+            pairs: Vec::new(),
+            starts: vec![0, 0],
+            table,
+            hashes: vec![hash_pairs(&[])],
             parsed: Vec::new(),
             merged: FxHashMap::default(),
+            scratch: Vec::new(),
         }
     }
 
-    fn intern(&mut self, pairs: Pairs) -> SetId {
-        let hash = hash_pairs(&pairs);
-        let newest = self.by_hash.get(&hash).copied().unwrap_or(NO_SET);
-        let mut at = newest;
-        while at != NO_SET {
-            if self.sets[at as usize] == pairs {
-                return at;
-            }
-            at = self.same_hash[at as usize];
+    #[inline]
+    fn set_pairs<'a>(
+        pairs: &'a [(StrId, StrId)],
+        starts: &[u32],
+        id: SetId,
+    ) -> &'a [(StrId, StrId)] {
+        let i = id as usize;
+        &pairs[starts[i] as usize..starts[i + 1] as usize]
+    }
+
+    /// The pairs of a set.
+    #[inline]
+    fn get(&self, id: SetId) -> &[(StrId, StrId)] {
+        Self::set_pairs(&self.pairs, &self.starts, id)
+    }
+
+    /// The id of the set in `scratch` (added when new).
+    fn intern_scratch(&mut self) -> SetId {
+        let hash = hash_pairs(&self.scratch);
+        let (pairs, starts, new) = (&self.pairs, &self.starts, &self.scratch);
+        if let Some(&id) = self.table.find(hash, |&id| {
+            Self::set_pairs(pairs, starts, id) == new.as_slice()
+        }) {
+            return id;
         }
-        let id = self.sets.len() as SetId;
-        self.sets.push(pairs);
-        self.same_hash.push(newest);
-        self.by_hash.insert(hash, id);
+        let id = SetId::try_from(self.starts.len() - 1).expect("fewer than 2³² label sets");
+        self.pairs.extend_from_slice(&self.scratch);
+        let end = u32::try_from(self.pairs.len()).expect("fewer than 2³² label pairs");
+        self.starts.push(end);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table
+            .insert_unique(hash, id, |&id| hashes[id as usize]);
         id
     }
 
     /// How many sets there are; ids run from 0 to `len() - 1`.
     pub fn len(&self) -> usize {
-        self.sets.len()
+        self.starts.len() - 1
     }
 
     /// The filtered set of a raw label string (parsed and checked on first sight).
@@ -185,16 +360,16 @@ impl LabelSets {
             value: text.chars().take(200).collect(),
             hour: None,
         };
-        let filtered = filter.filter_json(text).map_err(|reason| bad(&reason))?;
-        // Already sorted by key string, which interning does not change.
-        let pairs: Pairs = filtered
-            .iter()
-            .map(|(k, v)| {
-                let value = v.as_deref().map_or(NULL, |v| self.words.intern(v));
-                (self.words.intern(k), value)
+        // Sorted by key string, which interning does not change.
+        self.scratch.clear();
+        let (words, pairs) = (&mut self.words, &mut self.scratch);
+        filter
+            .filter_json(text, |k, v| {
+                let value = v.map_or(NULL, |v| words.intern(v));
+                pairs.push((words.intern(k), value));
             })
-            .collect();
-        let id = self.intern(pairs);
+            .map_err(|reason| bad(&reason))?;
+        let id = self.intern_scratch();
         if self.parsed.len() <= idx {
             self.parsed.resize(strings.len().max(idx + 1), UNPARSED);
         }
@@ -213,9 +388,12 @@ impl LabelSets {
         if let Some(&id) = self.merged.get(&(base, over)) {
             return id;
         }
-        let (a, b) = (&self.sets[base as usize], &self.sets[over as usize]);
-        let key = |id: StrId| self.words.get(id);
-        let mut out: Pairs = Vec::with_capacity(a.len() + b.len());
+        let (pairs, starts, words) = (&self.pairs, &self.starts, &self.words);
+        let a = Self::set_pairs(pairs, starts, base);
+        let b = Self::set_pairs(pairs, starts, over);
+        let key = |id: StrId| words.get(id);
+        let out = &mut self.scratch;
+        out.clear();
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             if j == b.len() || (i < a.len() && a[i].0 != b[j].0 && key(a[i].0) < key(b[j].0)) {
@@ -229,50 +407,69 @@ impl LabelSets {
                 j += 1;
             }
         }
-        let id = self.intern(out);
+        let id = self.intern_scratch();
         self.merged.insert((base, over), id);
         id
     }
 
     /// Trino's `json_format(cast(map as json))`: keys sorted, no spaces.
+    #[cfg(test)]
     pub fn to_json(&self, id: SetId) -> String {
-        let pairs = &self.sets[id as usize];
-        let mut out = String::with_capacity(2 + pairs.len() * 24);
+        let mut out = String::new();
+        self.write_json(id, &mut out);
+        out
+    }
+
+    /// Append the JSON of a set to `out`.
+    fn write_json(&self, id: SetId, out: &mut String) {
         out.push('{');
-        for (n, &(k, v)) in pairs.iter().enumerate() {
+        for (n, &(k, v)) in self.get(id).iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
-            push_json_string(&mut out, self.words.get(k).unwrap_or_default());
+            push_json_string(out, self.words.get(k).unwrap_or_default());
             out.push(':');
             match self.words.get(v) {
-                Some(v) => push_json_string(&mut out, v),
+                Some(v) => push_json_string(out, v),
                 None => out.push_str("null"),
             }
         }
         out.push('}');
-        out
     }
 }
 
-/// The JSON text of the label sets a day's rows use, each rendered once.
+/// The JSON text of the label sets a day's rows use, each rendered once, into one string.
 pub struct RenderedLabels {
-    json: Vec<Option<String>>,
+    text: String,
+    /// Set id → its range in `text`; `(0, 0)` when not rendered.
+    ranges: Vec<(u32, u32)>,
 }
 
 impl RenderedLabels {
     /// Render `used` and `{}`.
     pub fn new(labels: &LabelSets, used: impl IntoIterator<Item = SetId>) -> Self {
-        let mut json: Vec<Option<String>> = vec![None; labels.len()];
+        let mut ranges = vec![(0u32, 0u32); labels.len()];
+        let mut text = String::new();
         for id in used.into_iter().chain([EMPTY_SET]) {
-            json[id as usize].get_or_insert_with(|| labels.to_json(id));
+            let range = &mut ranges[id as usize];
+            if range.1 == 0 {
+                let start = text.len();
+                labels.write_json(id, &mut text);
+                *range = (start as u32, text.len() as u32);
+            }
         }
-        Self { json }
+        assert!(u32::try_from(text.len()).is_ok(), "4 GiB of label JSON");
+        text.shrink_to_fit();
+        Self { text, ranges }
     }
 
     /// The JSON of a rendered set (`{}` for any other).
+    #[inline]
     pub fn get(&self, id: SetId) -> &str {
-        self.json[id as usize].as_deref().unwrap_or("{}")
+        match self.ranges[id as usize] {
+            (_, 0) => "{}",
+            (start, end) => &self.text[start as usize..end as usize],
+        }
     }
 }
 
@@ -375,6 +572,47 @@ mod tests {
             r#"{"app":"y","env":"prod","q\"k":null,"tier":"db"}"#
         );
         assert_eq!(labels.to_json(EMPTY_SET), "{}");
+    }
+
+    #[test]
+    fn label_cache_is_bounded_by_bytes_and_keeps_what_is_in_use() {
+        let keys = vec!["app".to_string()];
+        let text = |n: usize| format!(r#"{{"app":"a{n:04}","pad":"{}"}}"#, "x".repeat(100));
+        // Room for about ten entries of ~120 bytes of text each.
+        let entry = LabelCache::entry_bytes(&text(0), &[0; 13]);
+        let filter = KeyFilter::with_cache_bytes(&keys, 10 * entry + entry / 2);
+        let parse = |n: usize| {
+            let (mut labels, mut strings) = (LabelSets::new(), Interner::new());
+            let raw = strings.intern(&text(n));
+            let id = labels
+                .filtered(raw, &strings, &filter, "pod_labels")
+                .unwrap();
+            labels.to_json(id)
+        };
+        // Day 1: twenty strings; ten are kept, ten refused, and each filters right either way.
+        for n in 0..20 {
+            assert_eq!(parse(n), format!(r#"{{"app":"a{n:04}"}}"#));
+        }
+        let s = filter.stats();
+        assert_eq!((s.misses, s.hits, s.entries, s.refused), (20, 0, 10, 10));
+        assert!(s.bytes as usize <= 10 * entry + entry / 2);
+        // Day 2 uses the first five again: hits.
+        filter.begin_day();
+        for n in 0..5 {
+            parse(n);
+        }
+        assert_eq!(filter.stats().hits, 5);
+        // Day 3: new strings evict what was used on neither day 2 nor day 3 (5..10), not 0..5.
+        filter.begin_day();
+        for n in 100..105 {
+            parse(n);
+        }
+        let s = filter.stats();
+        assert_eq!((s.evicted, s.entries, s.refused), (5, 10, 10));
+        for n in 0..5 {
+            parse(n);
+        }
+        assert_eq!(filter.stats().hits, 10);
     }
 
     #[test]

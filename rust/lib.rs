@@ -29,7 +29,7 @@ mod unallocated;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_pyarrow::{FromPyArrow, ToPyArrow};
+use arrow_pyarrow::{FromPyArrowUnchecked, ToPyArrow};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -132,6 +132,21 @@ impl KernelConfig {
             inner: Arc::new(config),
         })
     }
+
+    /// How the run's label cache served so far: hits, misses (parses), evicted, refused
+    /// (parsed but not kept: the cache was full), entries and bytes held.
+    fn label_cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.filter.stats();
+        let out = PyDict::new(py);
+        out.set_item("hits", s.hits)?;
+        out.set_item("misses", s.misses)?;
+        out.set_item("evicted", s.evicted)?;
+        out.set_item("refused", s.refused)?;
+        out.set_item("entries", s.entries)?;
+        out.set_item("bytes", s.bytes)?;
+        out.set_item("budget_bytes", crate::labels::LABEL_CACHE_BYTES)?;
+        Ok(out)
+    }
 }
 
 /// The state of one day: fed hourly record batches, it emits the day's summary rows.
@@ -166,8 +181,16 @@ impl DayAggregator {
         batch: &Bound<'_, PyAny>,
         push: fn(&mut DayState, &RecordBatch) -> error::Result<()>,
     ) -> PyResult<()> {
-        let batch = RecordBatch::from_pyarrow_bound(batch)?;
-        self.run(py, |state| push(state, &batch))
+        // SAFETY: no value of the batch is read before `check_batch` has checked its column:
+        // fully (offsets, UTF-8, bounds), except a dictionary's keys, bounds-checked where they
+        // are read, and its values, which `StringReader` checks fully unless they are, byte for
+        // byte, a dictionary it checked before (so each Parquet column chunk's dictionary, which
+        // pyarrow copies into every batch, is checked once, not once per batch).
+        let batch = unsafe { RecordBatch::from_pyarrow_bound_unchecked(batch)? };
+        self.run(py, |state| {
+            input::check_batch(&batch)?;
+            push(state, &batch)
+        })
     }
 }
 

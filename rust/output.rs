@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::NullBufferBuilder;
 use arrow_array::RecordBatch;
-use arrow_array::{ArrayRef, StringArray};
+use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::Result;
-use crate::metrics::{Capacity, Measures, PodMeasures};
+use crate::metrics::{Capacity, PodMeasures};
 
 pub const INFRASTRUCTURE_USAGE_COST: &str =
     r#"{"cpu": 0.000000000, "memory": 0.000000000, "storage": 0.000000000}"#;
@@ -53,79 +53,6 @@ pub struct StorageColumns<T> {
     pub usage_gigabyte_months: T,
 }
 
-/// Each pod measure's builder with its output column, in output order.
-fn pod_columns(b: &mut PodMeasures<Float64Builder>) -> [(&'static str, &mut Float64Builder); 8] {
-    let (cpu, memory) = (&mut b.cpu, &mut b.memory);
-    [
-        ("pod_usage_cpu_core_hours", &mut cpu.usage),
-        ("pod_request_cpu_core_hours", &mut cpu.request),
-        ("pod_effective_usage_cpu_core_hours", &mut cpu.effective),
-        ("pod_limit_cpu_core_hours", &mut cpu.limit),
-        ("pod_usage_memory_gigabyte_hours", &mut memory.usage),
-        ("pod_request_memory_gigabyte_hours", &mut memory.request),
-        (
-            "pod_effective_usage_memory_gigabyte_hours",
-            &mut memory.effective,
-        ),
-        ("pod_limit_memory_gigabyte_hours", &mut memory.limit),
-    ]
-}
-
-/// Each capacity builder with its output column, in output order.
-fn capacity_columns(b: &mut Capacity<Float64Builder>) -> [(&'static str, &mut Float64Builder); 6] {
-    [
-        ("node_capacity_cpu_cores", &mut b.node_cpu_cores),
-        ("node_capacity_cpu_core_hours", &mut b.node_cpu_core_hours),
-        (
-            "node_capacity_memory_gigabytes",
-            &mut b.node_memory_gigabytes,
-        ),
-        (
-            "node_capacity_memory_gigabyte_hours",
-            &mut b.node_memory_gigabyte_hours,
-        ),
-        (
-            "cluster_capacity_cpu_core_hours",
-            &mut b.cluster_cpu_core_hours,
-        ),
-        (
-            "cluster_capacity_memory_gigabyte_hours",
-            &mut b.cluster_memory_gigabyte_hours,
-        ),
-    ]
-}
-
-/// Each volume builder with its output column, in output order.
-fn storage_columns(
-    b: &mut StorageColumns<Float64Builder>,
-) -> [(&'static str, &mut Float64Builder); 4] {
-    [
-        (
-            "persistentvolumeclaim_capacity_gigabyte",
-            &mut b.capacity_gigabyte,
-        ),
-        (
-            "persistentvolumeclaim_capacity_gigabyte_months",
-            &mut b.capacity_gigabyte_months,
-        ),
-        (
-            "volume_request_storage_gigabyte_months",
-            &mut b.request_gigabyte_months,
-        ),
-        (
-            "persistentvolumeclaim_usage_gigabyte_months",
-            &mut b.usage_gigabyte_months,
-        ),
-    ]
-}
-
-fn append(b: &mut Measures<Float64Builder>, v: &Measures<Option<f64>>) {
-    b.usage.append_option(v.usage);
-    b.request.append_option(v.request);
-    b.effective.append_option(v.effective);
-    b.limit.append_option(v.limit);
-}
-
 /// `n` random (version 4) uuids as text, written straight into one fixed-width string buffer.
 fn new_uuids(n: usize) -> StringArray {
     const WIDTH: usize = uuid::fmt::Hyphenated::LENGTH;
@@ -137,114 +64,368 @@ fn new_uuids(n: usize) -> StringArray {
     StringArray::new(offsets, Buffer::from_vec(values), None)
 }
 
+/// Where summary rows go: [`RowSizes`] measures them, [`OutputBuilder`] writes them. The day's
+/// rows are emitted twice, once to each, so every output buffer is allocated at its exact size
+/// (the returned batch holds no spare capacity, and nothing is copied while growing).
+pub trait RowSink {
+    fn push(&mut self, r: &SummaryRow);
+}
+
+/// The text columns a summary row writes (besides the run constants and uuid).
+#[derive(Clone, Copy)]
+enum Text {
+    DataSource,
+    Namespace,
+    Node,
+    ResourceId,
+    PodLabels,
+    Pvc,
+    Pv,
+    StorageClass,
+    VolumeLabels,
+    AllLabels,
+    InfrastructureUsageCost,
+    CsiVolumeHandle,
+}
+
+const TEXT_COLUMNS: usize = 12;
+
+impl SummaryRow<'_> {
+    /// Each text column's value.
+    #[inline]
+    fn texts(&self) -> [(Text, Option<&str>); TEXT_COLUMNS] {
+        [
+            (Text::DataSource, Some(self.data_source)),
+            (Text::Namespace, self.namespace),
+            (Text::Node, self.node),
+            (Text::ResourceId, self.resource_id),
+            (Text::PodLabels, self.pod_labels),
+            (Text::Pvc, self.persistentvolumeclaim),
+            (Text::Pv, self.persistentvolume),
+            (Text::StorageClass, self.storageclass),
+            (Text::VolumeLabels, self.volume_labels),
+            (Text::AllLabels, Some(self.all_labels)),
+            (
+                Text::InfrastructureUsageCost,
+                self.infrastructure_usage_cost
+                    .then_some(INFRASTRUCTURE_USAGE_COST),
+            ),
+            (Text::CsiVolumeHandle, self.csi_volume_handle),
+        ]
+    }
+
+    /// Each float column's value, in output order: pod hours, capacity, then volume columns.
+    #[inline]
+    fn floats(&self) -> [Option<f64>; FLOAT_COLUMNS] {
+        let (cpu, memory, c, v) = (
+            &self.pod.cpu,
+            &self.pod.memory,
+            &self.capacity,
+            &self.storage,
+        );
+        [
+            cpu.usage,
+            cpu.request,
+            cpu.effective,
+            cpu.limit,
+            memory.usage,
+            memory.request,
+            memory.effective,
+            memory.limit,
+            c.node_cpu_cores,
+            c.node_cpu_core_hours,
+            c.node_memory_gigabytes,
+            c.node_memory_gigabyte_hours,
+            c.cluster_cpu_core_hours,
+            c.cluster_memory_gigabyte_hours,
+            v.capacity_gigabyte,
+            v.capacity_gigabyte_months,
+            v.request_gigabyte_months,
+            v.usage_gigabyte_months,
+        ]
+    }
+}
+
+const FLOAT_COLUMNS: usize = 18;
+const FLOAT_NAMES: [&str; FLOAT_COLUMNS] = [
+    "pod_usage_cpu_core_hours",
+    "pod_request_cpu_core_hours",
+    "pod_effective_usage_cpu_core_hours",
+    "pod_limit_cpu_core_hours",
+    "pod_usage_memory_gigabyte_hours",
+    "pod_request_memory_gigabyte_hours",
+    "pod_effective_usage_memory_gigabyte_hours",
+    "pod_limit_memory_gigabyte_hours",
+    "node_capacity_cpu_cores",
+    "node_capacity_cpu_core_hours",
+    "node_capacity_memory_gigabytes",
+    "node_capacity_memory_gigabyte_hours",
+    "cluster_capacity_cpu_core_hours",
+    "cluster_capacity_memory_gigabyte_hours",
+    "persistentvolumeclaim_capacity_gigabyte",
+    "persistentvolumeclaim_capacity_gigabyte_months",
+    "volume_request_storage_gigabyte_months",
+    "persistentvolumeclaim_usage_gigabyte_months",
+];
+
+/// The rows and each text column's bytes of a day's output.
+#[derive(Default)]
+pub struct RowSizes {
+    rows: usize,
+    bytes: [usize; TEXT_COLUMNS],
+}
+
+impl RowSink for RowSizes {
+    #[inline]
+    fn push(&mut self, r: &SummaryRow) {
+        self.rows += 1;
+        for (column, value) in r.texts() {
+            if !matches!(column, Text::PodLabels | Text::VolumeLabels) {
+                self.bytes[column as usize] += value.map_or(0, str::len);
+            }
+        }
+    }
+}
+
+/// pod_labels or volume_labels: the same JSON as the row's all_labels when not NULL, so its
+/// offsets point into all_labels' bytes instead of copying them. The day's rows come in runs
+/// (pod rows, then storage rows, then unallocated rows), so each of these columns has its
+/// values in one run of rows, between zero-length NULLs. A value that is not its row's
+/// all_labels, or a second run, turns the column into a copy of its own ([`TextColumn`]).
+struct LabelView {
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    seen_value: bool,
+    copied: Option<TextColumn>,
+}
+
+impl LabelView {
+    fn with_capacity(rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            nulls: NullBufferBuilder::new(rows),
+            seen_value: false,
+            copied: None,
+        }
+    }
+
+    /// Append `v`; `all` is the all_labels column, its last value being this row's.
+    #[inline]
+    fn push(&mut self, v: Option<&str>, all: &TextColumn) {
+        if let Some(copied) = &mut self.copied {
+            copied.push(v);
+            return;
+        }
+        let end = *all.offsets.last().expect("offsets start with 0");
+        let start = all.offsets[all.offsets.len() - 2];
+        let last = *self.offsets.last().expect("offsets start with 0");
+        match v {
+            None => {
+                self.offsets.push(last);
+                self.nulls.append_null();
+            }
+            Some(v) if v.as_bytes() == &all.values[start as usize..end as usize] => {
+                if last != start {
+                    if self.seen_value {
+                        self.copy(all).push(Some(v));
+                        return;
+                    }
+                    // Only zero-length NULLs so far: they may as well sit at `start`.
+                    self.offsets.fill(start);
+                }
+                self.offsets.push(end);
+                self.nulls.append_non_null();
+                self.seen_value = true;
+            }
+            Some(v) => self.copy(all).push(Some(v)),
+        }
+    }
+
+    /// Turn the view into a column of its own (its values so far copied from `all`).
+    #[cold]
+    fn copy(&mut self, all: &TextColumn) -> &mut TextColumn {
+        let rows = self.offsets.capacity() - 1;
+        let mut copied = TextColumn::with_capacity(rows, 0);
+        let nulls = self.nulls.finish_cloned();
+        for (i, w) in self.offsets.windows(2).enumerate() {
+            let valid = nulls.as_ref().is_none_or(|n| n.is_valid(i));
+            let text = std::str::from_utf8(&all.values[w[0] as usize..w[1] as usize])
+                .expect("whole strings of all_labels");
+            copied.push(valid.then_some(text));
+        }
+        self.copied.insert(copied)
+    }
+
+    /// The column, sharing `all_values` (all_labels' bytes) unless it was copied.
+    fn finish(mut self, all_values: &Buffer) -> Result<ArrayRef> {
+        if let Some(copied) = self.copied {
+            return copied.finish();
+        }
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        // SAFETY: the offsets never decrease and lie within `all_values`; each range between
+        // them is empty (a NULL) or exactly one whole string of all_labels (checked in `push`).
+        let array =
+            unsafe { StringArray::new_unchecked(offsets, all_values.clone(), self.nulls.finish()) };
+        Ok(Arc::new(array))
+    }
+}
+
+/// A text column written into buffers of its exact final size.
+struct TextColumn {
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    nulls: NullBufferBuilder,
+}
+
+impl TextColumn {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            values: Vec::with_capacity(bytes),
+            nulls: NullBufferBuilder::new(rows),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => {
+                self.values.extend_from_slice(v.as_bytes());
+                self.nulls.append_non_null();
+            }
+            None => self.nulls.append_null(),
+        }
+        self.offsets.push(self.values.len() as i32);
+    }
+
+    /// `n` copies of `v`.
+    fn constant(n: usize, v: Option<&str>) -> Self {
+        let mut c = Self::with_capacity(n, n * v.map_or(0, str::len));
+        for _ in 0..n {
+            c.push(v);
+        }
+        c
+    }
+
+    fn finish(self) -> Result<ArrayRef> {
+        Ok(Arc::new(self.finish_array()?))
+    }
+
+    fn finish_array(mut self) -> Result<StringArray> {
+        let values = i32::try_from(self.values.len())
+            .map(|_| Buffer::from_vec(self.values))
+            .map_err(|_| arrow_schema::ArrowError::ComputeError("over 2 GiB of text".into()))?;
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        // SAFETY: offsets start at 0 and never decrease, end at the values' length, and every
+        // range between them is a whole `&str` appended by `push`.
+        Ok(unsafe { StringArray::new_unchecked(offsets, values, self.nulls.finish()) })
+    }
+}
+
+/// A float64 column written into buffers of its exact final size.
+struct FloatColumn {
+    values: Vec<f64>,
+    nulls: NullBufferBuilder,
+}
+
+impl FloatColumn {
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(rows),
+            nulls: NullBufferBuilder::new(rows),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<f64>) {
+        self.values.push(v.unwrap_or(0.0));
+        self.nulls.append(v.is_some());
+    }
+
+    fn finish(mut self) -> ArrayRef {
+        Arc::new(Float64Array::new(
+            ScalarBuffer::from(self.values),
+            self.nulls.finish(),
+        ))
+    }
+}
+
 pub struct OutputBuilder {
     day: i32,
-    data_source: StringBuilder,
-    namespace: StringBuilder,
-    node: StringBuilder,
-    resource_id: StringBuilder,
-    pod_labels: StringBuilder,
-    pod: PodMeasures<Float64Builder>,
-    capacity: Capacity<Float64Builder>,
-    pvc: StringBuilder,
-    pv: StringBuilder,
-    storageclass: StringBuilder,
-    volume_labels: StringBuilder,
-    all_labels: StringBuilder,
-    storage: StorageColumns<Float64Builder>,
-    infrastructure_usage_cost: StringBuilder,
-    cost_category_id: Int64Builder,
-    csi_volume_handle: StringBuilder,
+    /// Every text column but pod_labels and volume_labels, which are `labels`.
+    texts: [TextColumn; TEXT_COLUMNS],
+    labels: [LabelView; 2],
+    floats: [FloatColumn; FLOAT_COLUMNS],
+    cost_category_id: Vec<i64>,
+    cost_category_nulls: NullBufferBuilder,
     rows: usize,
 }
 
+impl RowSink for OutputBuilder {
+    #[inline]
+    fn push(&mut self, r: &SummaryRow) {
+        for (column, value) in r.texts() {
+            if !matches!(column, Text::PodLabels | Text::VolumeLabels) {
+                self.texts[column as usize].push(value);
+            }
+        }
+        let all = &self.texts[Text::AllLabels as usize];
+        let [pod, volume] = &mut self.labels;
+        pod.push(r.pod_labels, all);
+        volume.push(r.volume_labels, all);
+        for (column, value) in self.floats.iter_mut().zip(r.floats()) {
+            column.push(value);
+        }
+        self.cost_category_id.push(r.cost_category_id.unwrap_or(0));
+        self.cost_category_nulls
+            .append(r.cost_category_id.is_some());
+        self.rows += 1;
+    }
+}
+
 impl OutputBuilder {
-    pub fn new(day: i32) -> Self {
+    /// A builder for the rows `sizes` measured.
+    pub fn new(day: i32, sizes: &RowSizes) -> Self {
+        let n = sizes.rows;
         Self {
             day,
-            data_source: StringBuilder::new(),
-            namespace: StringBuilder::new(),
-            node: StringBuilder::new(),
-            resource_id: StringBuilder::new(),
-            pod_labels: StringBuilder::new(),
-            pod: Default::default(),
-            capacity: Default::default(),
-            pvc: StringBuilder::new(),
-            pv: StringBuilder::new(),
-            storageclass: StringBuilder::new(),
-            volume_labels: StringBuilder::new(),
-            all_labels: StringBuilder::new(),
-            storage: Default::default(),
-            infrastructure_usage_cost: StringBuilder::new(),
-            cost_category_id: Int64Builder::new(),
-            csi_volume_handle: StringBuilder::new(),
+            texts: std::array::from_fn(|i| TextColumn::with_capacity(n, sizes.bytes[i])),
+            labels: std::array::from_fn(|_| LabelView::with_capacity(n)),
+            floats: std::array::from_fn(|_| FloatColumn::with_capacity(n)),
+            cost_category_id: Vec::with_capacity(n),
+            cost_category_nulls: NullBufferBuilder::new(n),
             rows: 0,
         }
     }
 
-    pub fn push(&mut self, r: &SummaryRow) {
-        self.data_source.append_value(r.data_source);
-        self.namespace.append_option(r.namespace);
-        self.node.append_option(r.node);
-        self.resource_id.append_option(r.resource_id);
-        self.pod_labels.append_option(r.pod_labels);
-        append(&mut self.pod.cpu, &r.pod.cpu);
-        append(&mut self.pod.memory, &r.pod.memory);
-        let (b, c) = (&mut self.capacity, &r.capacity);
-        b.node_cpu_cores.append_option(c.node_cpu_cores);
-        b.node_cpu_core_hours.append_option(c.node_cpu_core_hours);
-        b.node_memory_gigabytes
-            .append_option(c.node_memory_gigabytes);
-        b.node_memory_gigabyte_hours
-            .append_option(c.node_memory_gigabyte_hours);
-        b.cluster_cpu_core_hours
-            .append_option(c.cluster_cpu_core_hours);
-        b.cluster_memory_gigabyte_hours
-            .append_option(c.cluster_memory_gigabyte_hours);
-        self.pvc.append_option(r.persistentvolumeclaim);
-        self.pv.append_option(r.persistentvolume);
-        self.storageclass.append_option(r.storageclass);
-        self.volume_labels.append_option(r.volume_labels);
-        self.all_labels.append_value(r.all_labels);
-        let (b, v) = (&mut self.storage, &r.storage);
-        b.capacity_gigabyte.append_option(v.capacity_gigabyte);
-        b.capacity_gigabyte_months
-            .append_option(v.capacity_gigabyte_months);
-        b.request_gigabyte_months
-            .append_option(v.request_gigabyte_months);
-        b.usage_gigabyte_months
-            .append_option(v.usage_gigabyte_months);
-        self.infrastructure_usage_cost.append_option(
-            r.infrastructure_usage_cost
-                .then_some(INFRASTRUCTURE_USAGE_COST),
-        );
-        self.cost_category_id.append_option(r.cost_category_id);
-        self.csi_volume_handle.append_option(r.csi_volume_handle);
-        self.rows += 1;
-    }
-
-    pub fn finish(mut self, run: &RunConstants) -> Result<RecordBatch> {
+    pub fn finish(self, run: &RunConstants) -> Result<RecordBatch> {
         let n = self.rows;
+        let Self {
+            day,
+            texts,
+            labels: [pod_labels, volume_labels],
+            floats,
+            cost_category_id,
+            mut cost_category_nulls,
+            ..
+        } = self;
+        let mut texts = texts.map(Some);
+        let all_labels = texts[Text::AllLabels as usize]
+            .take()
+            .expect("all_labels")
+            .finish_array()?;
+        let all_values = all_labels.values().clone();
+        let all_labels: ArrayRef = Arc::new(all_labels);
+        let mut text = |c: Text| texts[c as usize].take().expect("each column once").finish();
         let s = |name: &str| Field::new(name, DataType::Utf8, true);
         let f = |name: &str| Field::new(name, DataType::Float64, true);
-        let mut fields: Vec<Field> = Vec::new();
-        let mut columns: Vec<ArrayRef> = Vec::new();
-        let constant_str = |v: Option<&str>| -> ArrayRef {
-            let mut b = StringBuilder::with_capacity(n, n * v.map_or(0, str::len));
-            for _ in 0..n {
-                b.append_option(v);
-            }
-            Arc::new(b.finish())
-        };
-        let cluster_id = constant_str(Some(&run.cluster_id));
-        let cluster_alias = constant_str(run.cluster_alias.as_deref());
-        let source_uuid = constant_str(Some(&run.source_uuid));
-        let mut dates = Date32Builder::with_capacity(n);
-        dates.append_value_n(self.day, n);
-        let dates: ArrayRef = Arc::new(dates.finish());
-        let mut period = Int64Builder::with_capacity(n);
-        period.append_value_n(run.report_period_id, n);
-
+        let mut fields: Vec<Field> = Vec::with_capacity(40);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(40);
+        let dates: ArrayRef = Arc::new(Date32Array::new(ScalarBuffer::from(vec![day; n]), None));
         let mut add = |field: Field, array: ArrayRef| {
             fields.push(field);
             columns.push(array);
@@ -252,50 +433,161 @@ impl OutputBuilder {
         add(s("uuid"), Arc::new(new_uuids(n)));
         add(
             Field::new("report_period_id", DataType::Int64, true),
-            Arc::new(period.finish()),
+            Arc::new(Int64Array::new(
+                ScalarBuffer::from(vec![run.report_period_id; n]),
+                None,
+            )),
         );
-        add(s("cluster_id"), cluster_id);
-        add(s("cluster_alias"), cluster_alias);
-        add(s("data_source"), Arc::new(self.data_source.finish()));
+        add(
+            s("cluster_id"),
+            TextColumn::constant(n, Some(&run.cluster_id)).finish()?,
+        );
+        add(
+            s("cluster_alias"),
+            TextColumn::constant(n, run.cluster_alias.as_deref()).finish()?,
+        );
+        add(s("data_source"), text(Text::DataSource)?);
         add(
             Field::new("usage_start", DataType::Date32, true),
             dates.clone(),
         );
         add(Field::new("usage_end", DataType::Date32, true), dates);
-        add(s("namespace"), Arc::new(self.namespace.finish()));
-        add(s("node"), Arc::new(self.node.finish()));
-        add(s("resource_id"), Arc::new(self.resource_id.finish()));
-        add(s("pod_labels"), Arc::new(self.pod_labels.finish()));
-        for (name, b) in pod_columns(&mut self.pod) {
-            add(f(name), Arc::new(b.finish()));
+        add(s("namespace"), text(Text::Namespace)?);
+        add(s("node"), text(Text::Node)?);
+        add(s("resource_id"), text(Text::ResourceId)?);
+        add(s("pod_labels"), pod_labels.finish(&all_values)?);
+        let mut floats = floats.into_iter().zip(FLOAT_NAMES);
+        for (column, name) in floats.by_ref().take(14) {
+            add(f(name), column.finish());
         }
-        for (name, b) in capacity_columns(&mut self.capacity) {
-            add(f(name), Arc::new(b.finish()));
+        add(s("persistentvolumeclaim"), text(Text::Pvc)?);
+        add(s("persistentvolume"), text(Text::Pv)?);
+        add(s("storageclass"), text(Text::StorageClass)?);
+        add(s("volume_labels"), volume_labels.finish(&all_values)?);
+        add(s("all_labels"), all_labels);
+        for (column, name) in floats {
+            add(f(name), column.finish());
         }
-        add(s("persistentvolumeclaim"), Arc::new(self.pvc.finish()));
-        add(s("persistentvolume"), Arc::new(self.pv.finish()));
-        add(s("storageclass"), Arc::new(self.storageclass.finish()));
-        add(s("volume_labels"), Arc::new(self.volume_labels.finish()));
-        add(s("all_labels"), Arc::new(self.all_labels.finish()));
-        for (name, b) in storage_columns(&mut self.storage) {
-            add(f(name), Arc::new(b.finish()));
-        }
-        add(s("source_uuid"), source_uuid);
+        add(
+            s("source_uuid"),
+            TextColumn::constant(n, Some(&run.source_uuid)).finish()?,
+        );
         add(
             s("infrastructure_usage_cost"),
-            Arc::new(self.infrastructure_usage_cost.finish()),
+            text(Text::InfrastructureUsageCost)?,
         );
         add(
             Field::new("cost_category_id", DataType::Int64, true),
-            Arc::new(self.cost_category_id.finish()),
+            Arc::new(Int64Array::new(
+                ScalarBuffer::from(cost_category_id),
+                cost_category_nulls.finish(),
+            )),
         );
-        add(
-            s("csi_volume_handle"),
-            Arc::new(self.csi_volume_handle.finish()),
-        );
+        add(s("csi_volume_handle"), text(Text::CsiVolumeHandle)?);
         Ok(RecordBatch::try_new(
             Arc::new(Schema::new(fields)),
             columns,
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+
+    use super::*;
+
+    fn labels(
+        pod: Option<&'static str>,
+        volume: Option<&'static str>,
+        all: &'static str,
+    ) -> SummaryRow<'static> {
+        SummaryRow {
+            data_source: "Pod",
+            pod_labels: pod,
+            volume_labels: volume,
+            all_labels: all,
+            ..Default::default()
+        }
+    }
+
+    fn write(rows: &[SummaryRow]) -> RecordBatch {
+        let mut sizes = RowSizes::default();
+        rows.iter().for_each(|r| sizes.push(r));
+        let mut out = OutputBuilder::new(0, &sizes);
+        rows.iter().for_each(|r| out.push(r));
+        let run = RunConstants {
+            report_period_id: 1,
+            cluster_id: "c".into(),
+            cluster_alias: None,
+            source_uuid: "s".into(),
+        };
+        out.finish(&run).unwrap()
+    }
+
+    fn texts(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+        let c = batch.column_by_name(name).unwrap().as_string::<i32>();
+        c.to_data().validate_full().unwrap();
+        c.iter().map(|v| v.map(str::to_string)).collect()
+    }
+
+    fn owned(v: &[Option<&str>]) -> Vec<Option<String>> {
+        v.iter().map(|s| s.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn label_columns_share_all_labels_bytes_in_the_usual_order() {
+        // Pod rows, storage rows, unallocated rows.
+        let rows = [
+            labels(Some(r#"{"a":"1"}"#), None, r#"{"a":"1"}"#),
+            labels(Some("{}"), None, "{}"),
+            labels(None, Some(r#"{"v":"x"}"#), r#"{"v":"x"}"#),
+            labels(None, None, "{}"),
+        ];
+        let batch = write(&rows);
+        assert_eq!(
+            texts(&batch, "pod_labels"),
+            owned(&[Some(r#"{"a":"1"}"#), Some("{}"), None, None])
+        );
+        assert_eq!(
+            texts(&batch, "volume_labels"),
+            owned(&[None, None, Some(r#"{"v":"x"}"#), None])
+        );
+        let all = batch
+            .column_by_name("all_labels")
+            .unwrap()
+            .as_string::<i32>();
+        for name in ["pod_labels", "volume_labels"] {
+            let view = batch.column_by_name(name).unwrap().as_string::<i32>();
+            assert_eq!(
+                view.values().as_ptr(),
+                all.values().as_ptr(),
+                "{name} shares the bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn label_columns_are_copied_when_they_cannot_share() {
+        // Two runs of pod_labels, and a volume label that is not the row's all_labels.
+        let rows = [
+            labels(Some("{}"), None, "{}"),
+            labels(None, Some(r#"{"v":"x"}"#), r#"{"other":"y"}"#),
+            labels(Some(r#"{"a":"1"}"#), None, r#"{"a":"1"}"#),
+        ];
+        let batch = write(&rows);
+        assert_eq!(
+            texts(&batch, "pod_labels"),
+            owned(&[Some("{}"), None, Some(r#"{"a":"1"}"#)])
+        );
+        assert_eq!(
+            texts(&batch, "volume_labels"),
+            owned(&[None, Some(r#"{"v":"x"}"#), None])
+        );
+        assert_eq!(
+            texts(&batch, "all_labels"),
+            owned(&[Some("{}"), Some(r#"{"other":"y"}"#), Some(r#"{"a":"1"}"#)])
+        );
     }
 }

@@ -10,9 +10,9 @@ use crate::capacity::DailyCapacity;
 use crate::error::Result;
 use crate::input::{finite_floats, Floats};
 use crate::intern::{Interner, StrId, NULL};
-use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId};
+use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId, EMPTY_SET};
 use crate::metrics::{pod_hours, Capacity, Measures, PodMeasures, Resources, GIB};
-use crate::output::{OutputBuilder, SummaryRow};
+use crate::output::{RowSink, SummaryRow};
 
 /// The pod_usage columns of each measure.
 const MEASURE_COLUMNS: PodMeasures<&str> = Resources {
@@ -34,18 +34,9 @@ const MEASURE_COLUMNS: PodMeasures<&str> = Resources {
 pub struct PodColumns<'a> {
     measures: PodMeasures<Floats<'a>>,
     capacity_cpu_cores: Floats<'a>,
-    capacity_cpu_core_seconds: Floats<'a>,
+    pub capacity_cpu_core_seconds: Floats<'a>,
     capacity_memory_bytes: Floats<'a>,
-    capacity_memory_byte_seconds: Floats<'a>,
-}
-
-/// One hourly pod row's values (seconds, byte-seconds, cores, bytes).
-pub struct PodHour {
-    pub measures: PodMeasures<Option<f64>>,
-    pub capacity_cpu_cores: Option<f64>,
-    pub capacity_cpu_core_seconds: Option<f64>,
-    pub capacity_memory_bytes: Option<f64>,
-    pub capacity_memory_byte_seconds: Option<f64>,
+    pub capacity_memory_byte_seconds: Floats<'a>,
 }
 
 impl<'a> PodColumns<'a> {
@@ -71,48 +62,6 @@ impl<'a> PodColumns<'a> {
             capacity_memory_byte_seconds: read("node_capacity_memory_byte_seconds")?,
         })
     }
-
-    #[inline(always)]
-    pub fn hour(&self, row: usize) -> PodHour {
-        PodHour {
-            measures: Resources {
-                cpu: self.measures.cpu.at(row),
-                memory: self.measures.memory.at(row),
-            },
-            capacity_cpu_cores: self.capacity_cpu_cores.get(row),
-            capacity_cpu_core_seconds: self.capacity_cpu_core_seconds.get(row),
-            capacity_memory_bytes: self.capacity_memory_bytes.get(row),
-            capacity_memory_byte_seconds: self.capacity_memory_byte_seconds.get(row),
-        }
-    }
-}
-
-impl Measures<Floats<'_>> {
-    /// One row's values.
-    #[inline(always)]
-    fn at(&self, row: usize) -> Measures<Option<f64>> {
-        Measures {
-            usage: self.usage.get(row),
-            request: self.request.get(row),
-            effective: self.effective.get(row),
-            limit: self.limit.get(row),
-        }
-    }
-}
-
-/// NULL-aware sums of one resource in a daily pod row. `present` marks which sums have seen a
-/// value (one bit per field, see the constants below).
-#[derive(Clone, Copy, Debug, Default)]
-struct ResourceDay {
-    usage: f64,
-    request: f64,
-    limit: f64,
-    /// Σ effective usage of the hours that have it.
-    effective: f64,
-    /// Σ usage and Σ request of the hours without effective usage (NULL read as 0).
-    fallback_usage: f64,
-    fallback_request: f64,
-    present: u8,
 }
 
 const USAGE: u8 = 1;
@@ -121,56 +70,49 @@ const LIMIT: u8 = 4;
 const EFFECTIVE: u8 = 8;
 const FALLBACK: u8 = 16;
 
-impl ResourceDay {
-    #[inline(always)]
-    fn observe(&mut self, hour: &Measures<Option<f64>>) {
-        // Build the presence mask in a register and store it once (read-modify-writes of the
-        // mask byte per value stall on store forwarding).
-        let mut present = 0u8;
-        if let Some(v) = hour.usage {
-            self.usage += v;
-            present |= USAGE;
-        }
-        if let Some(v) = hour.request {
-            self.request += v;
-            present |= REQUEST;
-        }
-        if let Some(v) = hour.limit {
-            self.limit += v;
-            present |= LIMIT;
-        }
-        match hour.effective {
-            Some(v) => {
-                self.effective += v;
-                present |= EFFECTIVE;
-            }
-            None => {
-                self.fallback_usage += hour.usage.unwrap_or(0.0);
-                self.fallback_request += hour.request.unwrap_or(0.0);
-                present |= FALLBACK;
-            }
-        }
-        self.present |= present;
-    }
+/// The four measures of a resource within [`Sums`].
+const MEASURES: usize = 4;
+const USAGE_AT: usize = 0;
+const REQUEST_AT: usize = 1;
+const LIMIT_AT: usize = 2;
+const EFFECTIVE_AT: usize = 3;
 
-    fn sum(&self, value: f64, bit: u8) -> Option<f64> {
-        (self.present & bit != 0).then_some(value)
-    }
+/// A daily pod row's sums of the eight measures (cpu, then memory: usage, request, limit,
+/// effective usage of the hours that have it), NULL read as 0: one cache line, the only one the
+/// hot loop writes per row. Which sums have seen a value is `present`'s bits.
+#[repr(align(64))]
+#[derive(Clone, Copy, Debug, Default)]
+struct Sums([f64; 2 * MEASURES]);
 
-    /// The daily sums; effective is Σ effective of the hours that have it plus
-    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
-    fn sums(&self) -> Measures<Option<f64>> {
-        let fallback = greatest(
-            self.sum(self.fallback_usage, FALLBACK),
-            self.sum(self.fallback_request, FALLBACK),
-        );
-        Measures {
-            usage: self.sum(self.usage, USAGE),
-            request: self.sum(self.request, REQUEST),
-            effective: add_present(self.sum(self.effective, EFFECTIVE), fallback),
-            limit: self.sum(self.limit, LIMIT),
+/// The bit of `present` of each sum (per resource).
+const BITS: [u8; MEASURES] = [USAGE, REQUEST, LIMIT, EFFECTIVE];
+
+/// Σ usage and Σ request of the hours without effective usage (NULL read as 0), per resource:
+/// koku's fallback for files that lack the effective-usage columns.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fallback([f64; 2]);
+
+/// The four measures of one resource, when none of them has a NULL.
+struct DenseMeasures<'a>([&'a [f64]; MEASURES]);
+
+impl<'a> DenseMeasures<'a> {
+    fn of(m: &Measures<Floats<'a>>) -> Option<Self> {
+        let mut columns = [&[][..]; MEASURES];
+        for (at, column) in measure_columns(m) {
+            columns[at] = column.dense()?;
         }
+        Some(Self(columns))
     }
+}
+
+/// Each measure column of a resource with its place in [`Sums`].
+fn measure_columns<'b, 'a>(m: &'b Measures<Floats<'a>>) -> [(usize, &'b Floats<'a>); MEASURES] {
+    [
+        (USAGE_AT, &m.usage),
+        (REQUEST_AT, &m.request),
+        (LIMIT_AT, &m.limit),
+        (EFFECTIVE_AT, &m.effective),
+    ]
 }
 
 /// What keys one row of koku's daily pod tree.
@@ -187,23 +129,11 @@ pub struct DailyPod {
     pub key: PodKey,
     pub labels: SetId,
     pub resource_id: StrId,
-    sums: Resources<ResourceDay>,
-    pub capacity_cpu_cores: Max,
-    pub capacity_memory_bytes: Max,
-}
-
-impl DailyPod {
-    /// The day's sums of each measure (seconds, byte-seconds).
-    pub fn sums(&self) -> PodMeasures<Option<f64>> {
-        Resources {
-            cpu: self.sums.cpu.sums(),
-            memory: self.sums.memory.sums(),
-        }
-    }
 }
 
 /// koku's daily pod rows. Rows are found through a dense table indexed by the pod's string id
-/// and a chain of the rows sharing that pod (usually one), so the hot path hashes nothing.
+/// and a chain of the rows sharing that pod (usually one), so the hot path hashes nothing; their
+/// sums and maxima are kept a column per measure and added a column at a time.
 #[derive(Default)]
 pub struct DailyPods {
     /// pod string id → first row of that pod, `NO_ROW` when none.
@@ -211,13 +141,21 @@ pub struct DailyPods {
     /// row → next row of the same pod.
     next: Vec<u32>,
     pub rows: Vec<DailyPod>,
+    /// row → its sums, which of them have seen a value (a byte per resource), and its maxima
+    /// of node_capacity_cpu_cores and node_capacity_memory_bytes.
+    sums: Vec<Sums>,
+    present: Vec<[u8; 2]>,
+    maxima: Vec<[Max; 2]>,
+    /// row → its fallback sums per resource; empty until an hour lacks effective usage.
+    fallback: Vec<[Fallback; 2]>,
 }
 
 const NO_ROW: u32 = u32::MAX;
 
 impl DailyPods {
+    /// The daily row of `key`, and whether it is new.
     #[inline]
-    fn find_or_add(&mut self, key: PodKey, labels: SetId) -> u32 {
+    pub fn find_or_add(&mut self, key: PodKey) -> (u32, bool) {
         let p = key.pod as usize;
         if p >= self.first_by_pod.len() {
             self.first_by_pod
@@ -226,43 +164,146 @@ impl DailyPods {
         let mut at = self.first_by_pod[p];
         while at != NO_ROW {
             if self.rows[at as usize].key == key {
-                return at;
+                return (at, false);
             }
             at = self.next[at as usize];
         }
         let idx = self.rows.len() as u32;
         self.rows.push(DailyPod {
             key,
-            labels,
+            labels: EMPTY_SET,
             resource_id: NULL,
-            sums: Resources::default(),
-            capacity_cpu_cores: Max::default(),
-            capacity_memory_bytes: Max::default(),
         });
+        self.sums.push(Sums::default());
+        self.present.push([0; 2]);
+        self.maxima.push([Max::default(); 2]);
         self.next.push(self.first_by_pod[p]);
         self.first_by_pod[p] = idx;
-        idx
+        (idx, true)
     }
 
-    /// Add one hourly row to its daily row; `labels` is the filtered set of `key.raw_labels`.
+    /// Set a new row's filtered label set (that of its raw labels).
+    pub fn set_labels(&mut self, row: u32, labels: SetId) {
+        self.rows[row as usize].labels = labels;
+    }
+
+    /// `max(resource_id)` of a row with one more value.
     #[inline]
-    pub fn observe(
-        &mut self,
-        strings: &Interner,
-        key: PodKey,
-        labels: SetId,
-        resource_id: StrId,
-        hour: &PodHour,
-    ) {
-        let idx = self.find_or_add(key, labels);
-        let row = &mut self.rows[idx as usize];
+    pub fn observe_resource_id(&mut self, strings: &Interner, row: u32, resource_id: StrId) {
+        let row = &mut self.rows[row as usize];
         if row.resource_id != resource_id {
             row.resource_id = strings.max(row.resource_id, resource_id);
         }
-        row.sums.cpu.observe(&hour.measures.cpu);
-        row.sums.memory.observe(&hour.measures.memory);
-        row.capacity_cpu_cores.add(hour.capacity_cpu_cores);
-        row.capacity_memory_bytes.add(hour.capacity_memory_bytes);
+    }
+
+    /// Add the listed hourly rows (`rows`, each with its daily row in `daily`) to their daily
+    /// rows: all measures in one pass when no measure column has a NULL (koku's files), else a
+    /// column at a time. Either way each sum takes its values in row order.
+    pub fn observe(&mut self, columns: &PodColumns, rows: &[(usize, i64)], daily: &[u32]) {
+        let m = &columns.measures;
+        match (DenseMeasures::of(&m.cpu), DenseMeasures::of(&m.memory)) {
+            (Some(cpu), Some(memory)) => {
+                let [cu, cq, cl, ce] = cpu.0;
+                let [mu, mq, ml, me] = memory.0;
+                for (&(i, _), &d) in rows.iter().zip(daily) {
+                    let s = &mut self.sums[d as usize].0;
+                    s[0] += cu[i];
+                    s[1] += cq[i];
+                    s[2] += cl[i];
+                    s[3] += ce[i];
+                    s[4] += mu[i];
+                    s[5] += mq[i];
+                    s[6] += ml[i];
+                    s[7] += me[i];
+                }
+                let all = USAGE | REQUEST | LIMIT | EFFECTIVE;
+                for &d in daily {
+                    let p = &mut self.present[d as usize];
+                    p[0] |= all;
+                    p[1] |= all;
+                }
+            }
+            _ => {
+                self.add_resource(0, &m.cpu, rows, daily);
+                self.add_resource(1, &m.memory, rows, daily);
+            }
+        }
+        let (cores, memory) = (&columns.capacity_cpu_cores, &columns.capacity_memory_bytes);
+        for (&(i, _), &d) in rows.iter().zip(daily) {
+            let max = &mut self.maxima[d as usize];
+            max[0].add(cores.get(i));
+            max[1].add(memory.get(i));
+        }
+    }
+
+    /// Add resource `r`'s measures of the listed rows a column at a time (some have NULLs).
+    fn add_resource(
+        &mut self,
+        r: usize,
+        m: &Measures<Floats>,
+        rows: &[(usize, i64)],
+        daily: &[u32],
+    ) {
+        for (at, column) in measure_columns(m).into_iter().take(LIMIT_AT + 1) {
+            for (&(i, _), &d) in rows.iter().zip(daily) {
+                if let Some(v) = column.get(i) {
+                    self.sums[d as usize].0[r * MEASURES + at] += v;
+                    self.present[d as usize][r] |= BITS[at];
+                }
+            }
+        }
+        for (&(i, _), &d) in rows.iter().zip(daily) {
+            let d = d as usize;
+            match m.effective.get(i) {
+                Some(v) => {
+                    self.sums[d].0[r * MEASURES + EFFECTIVE_AT] += v;
+                    self.present[d][r] |= EFFECTIVE;
+                }
+                None => {
+                    if self.fallback.len() <= d {
+                        self.fallback.resize(self.sums.len(), Default::default());
+                    }
+                    let f = &mut self.fallback[d][r].0;
+                    f[0] += m.usage.get(i).unwrap_or(0.0);
+                    f[1] += m.request.get(i).unwrap_or(0.0);
+                    self.present[d][r] |= FALLBACK;
+                }
+            }
+        }
+    }
+
+    /// Row `d`'s sums of resource `r`; effective is Σ effective of the hours that have it plus
+    /// `greatest(Σ usage, Σ request)` of those that lack it (koku's fallback for old files).
+    fn resource_sums(&self, d: usize, r: usize) -> Measures<Option<f64>> {
+        let present = self.present[d][r];
+        let sums = &self.sums[d].0[r * MEASURES..(r + 1) * MEASURES];
+        let sum = |at: usize| (present & BITS[at] != 0).then_some(sums[at]);
+        let fallback = match self.fallback.get(d) {
+            Some(f) if present & FALLBACK != 0 => greatest(Some(f[r].0[0]), Some(f[r].0[1])),
+            _ => None,
+        };
+        Measures {
+            usage: sum(USAGE_AT),
+            request: sum(REQUEST_AT),
+            effective: add_present(sum(EFFECTIVE_AT), fallback),
+            limit: sum(LIMIT_AT),
+        }
+    }
+
+    /// Row `d`'s sums of each measure (seconds, byte-seconds).
+    pub fn sums(&self, d: usize) -> PodMeasures<Option<f64>> {
+        Resources {
+            cpu: self.resource_sums(d, 0),
+            memory: self.resource_sums(d, 1),
+        }
+    }
+
+    pub fn capacity_cpu_cores(&self, d: usize) -> Max {
+        self.maxima[d][0]
+    }
+
+    pub fn capacity_memory_bytes(&self, d: usize) -> Max {
+        self.maxima[d][1]
     }
 }
 
@@ -294,7 +335,7 @@ pub fn pod_groups(
     let mut index: FxHashMap<(StrId, StrId, SetId), usize> =
         FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut groups: Vec<PodGroup> = Vec::with_capacity(n);
-    for d in &daily.rows {
+    for (i, d) in daily.rows.iter().enumerate() {
         let PodKey {
             namespace, node, ..
         } = d.key;
@@ -302,7 +343,8 @@ pub fn pod_groups(
             continue;
         }
         let (category_id, times) = category(namespace);
-        let sums = d.sums();
+        let sums = daily.sums(i);
+        let (cores, memory_bytes) = (daily.capacity_cpu_cores(i), daily.capacity_memory_bytes(i));
         for &node_set in node_labels.sets_of(node) {
             for &ns_set in namespace_labels.sets_of(namespace) {
                 let node_ns = labels.merge(node_set, ns_set);
@@ -324,8 +366,8 @@ pub fn pod_groups(
                 g.resource_id = strings.max(g.resource_id, d.resource_id);
                 g.sums.cpu.add_times(sums.cpu, times);
                 g.sums.memory.add_times(sums.memory, times);
-                g.capacity_cpu_cores.merge(d.capacity_cpu_cores);
-                g.capacity_memory_bytes.merge(d.capacity_memory_bytes);
+                g.capacity_cpu_cores.merge(cores);
+                g.capacity_memory_bytes.merge(memory_bytes);
             }
         }
     }
@@ -342,28 +384,37 @@ pub struct PodRow {
     pub capacity: Capacity<Option<f64>>,
 }
 
-/// Write the groups as the day's `Pod` rows (hours, GiB-hours, the node's and the cluster's
-/// capacity); returns them for the unallocated step.
-pub fn write_pod_rows(
-    groups: &[PodGroup],
-    capacity: &DailyCapacity,
-    strings: &Interner,
-    labels: &RenderedLabels,
-    out: &mut OutputBuilder,
-) -> Vec<PodRow> {
+/// A group's hours, GiB-hours and capacity (the node's and the cluster's), as its `Pod` row
+/// carries them and the unallocated step reads them.
+pub fn pod_row(g: &PodGroup, capacity: &DailyCapacity) -> PodRow {
     let cluster = capacity.cluster.hours();
-    let mut rows = Vec::with_capacity(groups.len());
-    for g in groups {
-        let node = capacity.of_node(g.node).hours();
-        let hours = pod_hours(g.sums);
-        let capacity = Capacity {
+    let node = capacity.of_node(g.node).hours();
+    PodRow {
+        namespace: g.namespace,
+        node: g.node,
+        resource_id: g.resource_id,
+        hours: pod_hours(g.sums),
+        capacity: Capacity {
             node_cpu_cores: g.capacity_cpu_cores.get(),
             node_cpu_core_hours: node.cpu,
             node_memory_gigabytes: g.capacity_memory_bytes.get().map(|v| v * GIB),
             node_memory_gigabyte_hours: node.memory,
             cluster_cpu_core_hours: cluster.cpu,
             cluster_memory_gigabyte_hours: cluster.memory,
-        };
+        },
+    }
+}
+
+/// Write the groups as the day's `Pod` rows.
+pub fn write_pod_rows(
+    groups: &[PodGroup],
+    capacity: &DailyCapacity,
+    strings: &Interner,
+    labels: &RenderedLabels,
+    out: &mut impl RowSink,
+) {
+    for g in groups {
+        let row = pod_row(g, capacity);
         let json = labels.get(g.labels);
         out.push(&SummaryRow {
             data_source: "Pod",
@@ -371,22 +422,14 @@ pub fn write_pod_rows(
             node: strings.get(g.node),
             resource_id: strings.get(g.resource_id),
             pod_labels: Some(json),
-            pod: hours,
-            capacity,
+            pod: row.hours,
+            capacity: row.capacity,
             all_labels: json,
             infrastructure_usage_cost: true,
             cost_category_id: g.cost_category_id,
             ..Default::default()
         });
-        rows.push(PodRow {
-            namespace: g.namespace,
-            node: g.node,
-            resource_id: g.resource_id,
-            hours,
-            capacity,
-        });
     }
-    rows
 }
 
 #[cfg(test)]

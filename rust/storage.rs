@@ -11,7 +11,7 @@ use crate::input::{finite_floats, Floats};
 use crate::intern::{Interner, StrId, NULL};
 use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, SetId};
 use crate::metrics::GIB;
-use crate::output::{OutputBuilder, StorageColumns, SummaryRow};
+use crate::output::{RowSink, StorageColumns, SummaryRow};
 use crate::pod::DailyPods;
 
 /// One hourly storage row's values (bytes, byte-seconds); also the float columns of a batch.
@@ -246,7 +246,7 @@ pub fn write_storage_rows(
     days_in_month: u32,
     strings: &Interner,
     labels: &RenderedLabels,
-    out: &mut OutputBuilder,
+    out: &mut impl RowSink,
 ) {
     let month_seconds = 86400.0 * days_in_month as f64;
     let months = |v: Option<f64>| v.map(|v| v / month_seconds * GIB);

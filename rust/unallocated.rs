@@ -8,7 +8,7 @@ use crate::accumulators::{Max, Sum};
 use crate::config::Config;
 use crate::intern::{Interner, StrId, NULL};
 use crate::metrics::{Capacity, Measures, PodMeasures};
-use crate::output::{OutputBuilder, SummaryRow};
+use crate::output::{RowSink, SummaryRow};
 use crate::pod::PodRow;
 
 /// Namespaces of rows that koku's unallocated step leaves out.
@@ -52,7 +52,7 @@ fn left_over(capacity: Option<f64>, used: Measures<Sum>) -> Measures<Option<f64>
 }
 
 pub fn unallocated_rows(
-    rows: &[PodRow],
+    rows: impl IntoIterator<Item = PodRow>,
     strings: &Interner,
     role_of: impl Fn(&str, &str) -> Option<String>,
 ) -> Vec<UnallocatedRow> {
@@ -115,20 +115,29 @@ pub fn unallocated_rows(
 /// Write each node's unallocated row, once per matching cost-category pattern (koku joins
 /// without max here), with `{}` as all_labels.
 pub fn write_unallocated_rows(
-    pod_rows: &[PodRow],
+    rows: &[UnallocatedRow],
     strings: &Interner,
     config: &Config,
     empty_labels: &str,
-    out: &mut OutputBuilder,
+    out: &mut impl RowSink,
 ) {
-    for u in unallocated_rows(pod_rows, strings, |n, r| config.role_of(n, r)) {
-        let matched = config.categories.matching(u.namespace);
-        let ids: Vec<Option<i64>> = if matched.ids.is_empty() {
-            vec![None]
-        } else {
-            matched.ids.iter().map(|&i| Some(i)).collect()
+    // The joined ids of each namespace a role gives (three at most), matched once.
+    let mut joined: Vec<(Option<&str>, Vec<Option<i64>>)> = Vec::new();
+    for u in rows {
+        let at = match joined.iter().position(|(ns, _)| *ns == u.namespace) {
+            Some(at) => at,
+            None => {
+                let matched = config.categories.matching(u.namespace);
+                let ids = if matched.ids.is_empty() {
+                    vec![None]
+                } else {
+                    matched.ids.iter().map(|&i| Some(i)).collect()
+                };
+                joined.push((u.namespace, ids));
+                joined.len() - 1
+            }
         };
-        for id in ids {
+        for &id in &joined[at].1 {
             out.push(&SummaryRow {
                 data_source: "Pod",
                 namespace: u.namespace,

@@ -45,6 +45,11 @@ class KernelConfig:
         cost_categories: list[tuple[str, int]],
         node_roles: list[tuple[str, str, str]],
     ) -> None: ...
+    def label_cache_stats(self) -> dict[str, int]:
+        """The run's label cache (raw label JSON -> its kept pairs, shared by the days of the
+        run, bounded by ``budget_bytes``): ``hits``, ``misses`` (strings parsed), ``evicted``
+        (dropped: unused on the current and previous day), ``refused`` (parsed but not kept: full
+        of strings still in use), ``entries``, ``bytes``, ``budget_bytes``."""
 
 class DayAggregator:
     """The state of one day D: fed hourly record batches, it emits D's summary rows.
