@@ -60,8 +60,7 @@ def _add_summarize(subparsers: argparse._SubParsersAction) -> None:
         parents=[_verbose_parent()],
     )
     p.add_argument("--input", required=True, metavar="ROOT", help="Parquet root: s3://bucket or a directory")
-    p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
-    p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
+    _add_tenant(p)
     _add_range(p, month=True)
     p.add_argument(
         "--report-period-id",
@@ -183,8 +182,7 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
         epilog="compared columns: " + describe_columns(),
         parents=[_verbose_parent()],
     )
-    p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
-    p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
+    _add_tenant(p)
     p.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="first day (inclusive)")
     p.add_argument("--end", required=True, type=_date, metavar="YYYY-MM-DD", help="last day (inclusive)")
     p.add_argument(
@@ -251,6 +249,12 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_tenant(p: argparse.ArgumentParser) -> None:
+    """``--schema`` and ``--source``: whose files and rows a command works on."""
+    p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
+    p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
+
+
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--db",
@@ -289,8 +293,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         parents=[_verbose_parent()],
     )
     p.add_argument("--input", required=True, metavar="ROOT", help="Parquet root: s3://bucket or a directory")
-    p.add_argument("--schema", required=True, help="tenant schema (acct10001, org1234567)")
-    p.add_argument("--source", required=True, metavar="UUID", help="source (provider) UUID")
+    _add_tenant(p)
     _add_range(p)
     _add_db(p)
 

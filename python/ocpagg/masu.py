@@ -173,6 +173,20 @@ def _with_sink(database: Any, schema: str, work: Callable[[Any], Any]) -> Any:
         sink.close()
 
 
+def _query_args(
+    schema: str, source: Any, start_date: Any, end_date: Any, storage: Storage
+) -> tuple[str, dict[str, Any]]:
+    """(root, keywords) shared by the other queries: account, source, dates and the filesystem."""
+    fs, root = resolve_storage(storage)
+    return root, {
+        "account": account_from_schema(schema),
+        "source_uuid": str(getattr(source, "uuid", source)),
+        "start_date": as_date(start_date),
+        "end_date": as_date(end_date),
+        "filesystem": fs,
+    }
+
+
 def get_max_min_timestamp_from_parquet(
     schema: str,
     source: Any,
@@ -187,15 +201,8 @@ def get_max_min_timestamp_from_parquet(
     """
     from .queries import usage_bounds
 
-    fs, root = resolve_storage(storage)
-    return usage_bounds(
-        root,
-        account=account_from_schema(schema),
-        source_uuid=str(source),
-        start_date=as_date(start_date),
-        end_date=as_date(end_date),
-        filesystem=fs,
-    )
+    root, args = _query_args(schema, source, start_date, end_date, storage)
+    return usage_bounds(root, **args)
 
 
 def populate_openshift_cluster_information_tables(
@@ -215,20 +222,12 @@ def populate_openshift_cluster_information_tables(
     """
     from .queries import populate_cluster_information
 
-    fs, root = resolve_storage(storage)
+    root, args = _query_args(schema, source, start_date, end_date, storage)
     return _with_sink(
         database,
         schema,
         lambda sink: populate_cluster_information(
-            sink,
-            root,
-            account=account_from_schema(schema),
-            source_uuid=str(getattr(source, "uuid", source)),
-            cluster_id=cluster_id,
-            cluster_alias=cluster_alias,
-            start_date=as_date(start_date),
-            end_date=as_date(end_date),
-            filesystem=fs,
+            sink, root, cluster_id=cluster_id, cluster_alias=cluster_alias, **args
         ),
     )
 
@@ -251,21 +250,12 @@ def populate_gpu_ui_summary_table_with_usage_only(
     """
     from .queries import populate_gpu_summary
 
-    fs, root = resolve_storage(storage)
+    root, args = _query_args(schema, source, start_date, end_date, storage)
     return _with_sink(
         database,
         schema,
         lambda sink: populate_gpu_summary(
-            sink,
-            root,
-            account=account_from_schema(schema),
-            source_uuid=str(source),
-            start_date=as_date(start_date),
-            end_date=as_date(end_date),
-            cluster_id=cluster_id,
-            cluster_alias=cluster_alias,
-            gpu_tag_rate=gpu_tag_rate,
-            filesystem=fs,
+            sink, root, cluster_id=cluster_id, cluster_alias=cluster_alias, gpu_tag_rate=gpu_tag_rate, **args
         ),
     )
 
@@ -286,13 +276,5 @@ def vm_request_rows(
     """
     from .queries import vm_request_rows as rows
 
-    fs, root = resolve_storage(storage)
-    return rows(
-        root,
-        account=account_from_schema(schema),
-        source_uuid=str(source),
-        start_date=as_date(start_date),
-        end_date=as_date(end_date),
-        summary=summary,
-        filesystem=fs,
-    )
+    root, args = _query_args(schema, source, start_date, end_date, storage)
+    return rows(root, summary=summary, **args)

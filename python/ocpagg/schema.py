@@ -114,6 +114,9 @@ SUMMARY_SCHEMA = pa.schema(
     ]
 )
 
+# The summary's measures (numeric(33,15) in koku's table), in insert order.
+MEASURE_COLUMNS: tuple[str, ...] = tuple(f.name for f in SUMMARY_SCHEMA if pa.types.is_floating(f.type))
+
 # What the kernel emits: the summary columns plus csi_volume_handle, which only the Hive twin keeps.
 KERNEL_SCHEMA = SUMMARY_SCHEMA.append(pa.field("csi_volume_handle", _S))
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ComparisonError
+from ..schema import MEASURE_COLUMNS
 
 # The summary's grouping columns: two rows are the same row when all of these are equal (NULL = NULL).
 KEY_COLUMNS: tuple[str, ...] = (
@@ -39,26 +40,7 @@ KEY_COLUMNS: tuple[str, ...] = (
 )
 
 # The usage numbers the summary SQL writes (numeric(33,15) in PostgreSQL): equal within a tolerance.
-NUMERIC_COLUMNS: tuple[str, ...] = (
-    "pod_usage_cpu_core_hours",
-    "pod_request_cpu_core_hours",
-    "pod_effective_usage_cpu_core_hours",
-    "pod_limit_cpu_core_hours",
-    "pod_usage_memory_gigabyte_hours",
-    "pod_request_memory_gigabyte_hours",
-    "pod_effective_usage_memory_gigabyte_hours",
-    "pod_limit_memory_gigabyte_hours",
-    "node_capacity_cpu_cores",
-    "node_capacity_cpu_core_hours",
-    "node_capacity_memory_gigabytes",
-    "node_capacity_memory_gigabyte_hours",
-    "cluster_capacity_cpu_core_hours",
-    "cluster_capacity_memory_gigabyte_hours",
-    "persistentvolumeclaim_capacity_gigabyte",
-    "persistentvolumeclaim_capacity_gigabyte_months",
-    "volume_request_storage_gigabyte_months",
-    "persistentvolumeclaim_usage_gigabyte_months",
-)
+NUMERIC_COLUMNS: tuple[str, ...] = MEASURE_COLUMNS
 
 # Other columns the summary SQL writes, equal after normalisation (JSON canonical, dates as dates).
 TEXT_COLUMNS: tuple[str, ...] = ("usage_end", "all_labels", "infrastructure_usage_cost")

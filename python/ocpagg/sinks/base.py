@@ -318,8 +318,9 @@ class DatabaseSink(abc.ABC):
     def _uuid(self, placeholder: str) -> str:
         return placeholder
 
+    @abc.abstractmethod
     def _new_uuid(self) -> str:
-        raise NotImplementedError
+        """The dialect's expression for a fresh uuid value."""
 
     def after_explicit_id(self, table: str) -> None:  # noqa: B027 - serial sequences need it
         """Keep the table's id sequence past an id inserted explicitly."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-
-from ..schema import SUMMARY_SCHEMA
+from ..schema import MEASURE_COLUMNS
 from .base import quote_ident
 from .seed import COST_COLUMNS, SUMMARY_TABLE
 
@@ -14,7 +12,6 @@ _KIND_TYPES = {"numeric": NUMERIC, "json": "jsonb", "text": "text"}
 
 def summary_columns() -> list[str]:
     """The summary table's columns in koku's types: the usage columns, then koku's cost columns."""
-    numeric = [f.name for f in SUMMARY_SCHEMA if pa.types.is_floating(f.type)]
     jsonb = ["pod_labels", "volume_labels", "all_labels", "infrastructure_usage_cost"]
     return [
         "uuid uuid NOT NULL",
@@ -32,7 +29,7 @@ def summary_columns() -> list[str]:
         "persistentvolume varchar(253) NULL",
         "storageclass varchar(253) NULL",
         "source_uuid uuid NULL",
-        *(f"{c} {NUMERIC} NULL" for c in numeric),
+        *(f"{c} {NUMERIC} NULL" for c in MEASURE_COLUMNS),
         *(f"{c} jsonb NULL" for c in jsonb),
         *(f"{c} {_KIND_TYPES[kind]} NULL" for c, kind in COST_COLUMNS),
     ]
