@@ -67,7 +67,8 @@ def storage(endpoint: str) -> Any:
 
 def run(size: str, rounds: int, delay_ms: float) -> dict[str, Any]:
     from ocpagg import iter_summary_batches
-    from ocpagg.reader import FOOTERS, use_lean_allocator
+    from ocpagg.memory import use_lean_allocator
+    from ocpagg.reader import FOOTERS
 
     use_lean_allocator()
     info = benchlib.tree(benchlib.parse_size(size))

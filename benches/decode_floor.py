@@ -1,9 +1,10 @@
 """The decode floor: pyarrow decoding exactly what ocpagg reads, and nothing else.
 
 The same files, the same footers, the same kernel columns of each file, the same row groups of the
-month's days, strings kept dictionary-encoded (``read_dictionary``) as ocpagg asks, the same batch
-size, and the same decoding threads as ocpagg's reader (``ocpagg.reader.DECODE_THREADS`` row
-groups at once, each on pyarrow's CPU pool when ``DECODE_USE_THREADS``). No kernel, no type
+month's days, strings kept dictionary-encoded (``read_dictionary``) as ocpagg asks, the same
+decoding calls (``ocpagg.reader.row_group_batches``), and the same decoding threads as ocpagg's
+reader (``ocpagg.reader.DECODE_THREADS`` row groups at once, each on pyarrow's CPU pool when
+``DECODE_USE_THREADS``). No kernel, no type
 normalisation: no reader can go faster than this on these files, so ocpagg's read + aggregate is
 judged against it.
 """
@@ -17,12 +18,11 @@ import pyarrow.parquet as pq
 from ocpagg.layout import list_month_entries
 from ocpagg.params import month_ranges
 from ocpagg.reader import (
-    BATCH_ROWS,
     DECODE_THREADS,
-    DECODE_USE_THREADS,
     ReportFile,
     _string_columns,
     open_month_reports,
+    row_group_batches,
 )
 from ocpagg.storage import filesystem_for
 
@@ -49,9 +49,7 @@ def _decode(unit: tuple[str, ReportFile, int]) -> int:
     path, report, rg = unit
     parquet = pq.ParquetFile(path, metadata=report.metadata, read_dictionary=_string_columns(report))
     rows = 0
-    for batch in parquet.iter_batches(
-        batch_size=BATCH_ROWS, row_groups=[rg], columns=list(report.columns), use_threads=DECODE_USE_THREADS
-    ):
+    for batch in row_group_batches(report, parquet, rg):
         rows += batch.num_rows
     return rows
 

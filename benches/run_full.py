@@ -611,7 +611,7 @@ def render(
     add("  the baseline to quote. Both return as many rows as ocpagg (the `summary rows` column; at 1M")
     add("  duckdb-koku's Pod/Storage counts and column sums were also checked equal to ocpagg's).")
     add("- ocpagg's peak-RSS runs use the allocator `python -m ocpagg` sets (pyarrow's jemalloc pool,")
-    add("  `ocpagg.reader.use_lean_allocator`); with pyarrow's default mimalloc pool the same runs peak")
+    add("  `ocpagg.memory.use_lean_allocator`); with pyarrow's default mimalloc pool the same runs peak")
     add("  about 50 MB higher (367 MB streaming and 404 MB into PostgreSQL at 10M, measured at 2f25cfc).")
     add("")
     add("## CI gates")

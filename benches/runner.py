@@ -105,8 +105,8 @@ def main(argv: list[str]) -> int:
         info = pickle.load(fh)
     profile = system.endswith("+profile")
     system = system.removesuffix("+profile")
-    if system.startswith(("ocpagg", "masu")):
-        from ocpagg.reader import use_lean_allocator
+    if system.startswith("ocpagg"):  # (the MASU call picks its pool itself: koku's worker keeps pyarrow's)
+        from ocpagg.memory import use_lean_allocator
 
         use_lean_allocator()  # as `python -m ocpagg` does
         decay = os.environ.get("OCPAGG_BENCH_JEMALLOC_DECAY_MS")  # experiments on the pool's page reuse

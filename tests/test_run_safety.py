@@ -117,9 +117,7 @@ def test_five_day_windows_give_the_whole_month(
     assert FOOTERS.reads == 4 * 12  # four report types, one file a day: each footer once
 
 
-def test_a_reader_never_waits_for_a_run(
-    tmp_path: Path, pg_url: str, pg_conn: Any, pg_schema: str
-) -> None:
+def test_a_reader_never_waits_for_a_run(tmp_path: Path, pg_url: str, pg_conn: Any, pg_schema: str) -> None:
     """A 2M-row month whose partition is new: concurrent SELECTs on the table stay fast."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benches"))
     from synth import write_cluster_month

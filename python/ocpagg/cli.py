@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .errors import ConfigError, OcpaggError, outcome_of
 from .logs import configure_cli_logging, get_logger
-from .reader import use_lean_allocator
+from .memory import use_lean_allocator
 from .sinks import one_line
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ import fsspec
 from .errors import ConfigError
 from .layout import account_from_schema
 from .logs import get_logger
+from .memory import lean_allocator
 from .params import RunParameters
 from .run import RunObserver, RunResult, run_summary, target_table_for
 from .sinks.connect import resolve_database
@@ -133,18 +134,19 @@ def populate_line_item_daily_summary_table(
         report_period_id,
         extra=context,
     )
-    return run_summary(
-        params,
-        db=database,
-        schema=schema,
-        hive_output=hive_output,
-        hive_fs=fs if hive_output else None,
-        on_day=on_day,
-        allow_missing_days=allow_missing_days,
-        target_table=target_table_for(shadow_table),
-        observer=run_observer,
-        tracing_id=tracing_id,
-    )
+    with lean_allocator():  # for this call only: the worker's other pyarrow work keeps its pool
+        return run_summary(
+            params,
+            db=database,
+            schema=schema,
+            hive_output=hive_output,
+            hive_fs=fs if hive_output else None,
+            on_day=on_day,
+            allow_missing_days=allow_missing_days,
+            target_table=target_table_for(shadow_table),
+            observer=run_observer,
+            tracing_id=tracing_id,
+        )
 
 
 def _settings_only(database: Any) -> None:

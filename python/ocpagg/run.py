@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from .errors import ConfigError, InputError, OcpaggError, RefusedError, WriteError, outcome_of
 from .layout import month_dir
 from .logs import get_logger, run_context, set_day
+from .memory import release_free_heap
 from .params import RunParameters
 from .refdata import read_reference_rows, with_derived_roles
 from .sinks import DatabaseSink, one_line, open_sink
@@ -295,6 +296,8 @@ def _write(
         if observer is not None:
             observer.day_done(day, batch)
         LOG.debug("%d summary rows staged", batch.num_rows)
+        del batch  # staged: not kept while the next day is aggregated
+        release_free_heap()
     set_day(None)
     missing: tuple[dt.date, ...] = ()
     if sink is not None:

@@ -13,6 +13,7 @@ from . import _kernel
 from .errors import InputError, InternalError, OcpaggError
 from .layout import list_month_entries
 from .logs import get_logger, set_day
+from .memory import release_free_heap
 from .params import ReferenceData, RunParameters, month_ranges
 from .reader import ReportFile, compressed_bytes, iter_month_batches, open_month_reports
 from .schema import KERNEL_SCHEMA, SUMMARY_SCHEMA
@@ -157,6 +158,7 @@ def iter_summary_batches(
                 raise kernel_error(None, exc) from exc
             tally.aggregate += time.monotonic() - begun
             aggregator = None
+            release_free_heap()  # the day's state is gone: its pages go back before the next day's
             LOG.debug(
                 "aggregated %s into %d rows",
                 ", ".join(f"{n} {t} rows" for t, n in tally.rows.items()) or "no rows",
@@ -167,6 +169,7 @@ def iter_summary_batches(
             if on_day is not None:
                 on_day(day)
             yield day, rows
+            del rows  # the caller has the day's rows: this frame must not keep them through the next day
 
 
 def summary_rows(batches: Iterable[pa.RecordBatch]) -> pa.Table:

@@ -102,6 +102,7 @@ class ComputedSide:
             if day not in wanted:
                 continue
             table = pa.Table.from_batches([batch]).select(SUMMARY_SCHEMA.names)
+            del batch
             yield day, normalise(table, round_numbers=True)
 
 

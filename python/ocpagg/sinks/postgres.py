@@ -26,6 +26,16 @@ from .seed import SUMMARY_TABLE
 LOG = get_logger(__name__)
 
 
+# Bytes of summary rows per COPY into the staging table (the driver holds about twice this).
+STAGE_CHUNK_BYTES = 4 * 2**20
+
+
+def stage_chunk_rows(rows: pa.Table) -> int:
+    """Rows per COPY: about STAGE_CHUNK_BYTES of the day's rows, at least one."""
+    per_row = rows.nbytes / max(rows.num_rows, 1)
+    return max(1, int(STAGE_CHUNK_BYTES / max(per_row, 1.0)))
+
+
 def _pg_type(t: pa.DataType) -> str:
     if pa.types.is_floating(t):
         return "double precision"
@@ -295,9 +305,14 @@ class PostgresSink(DatabaseSink):
             raise WriteError("stage before open_stage")
         if batch.num_rows == 0:
             return 0
+        rows = summary_rows_of(batch)
+        staged = 0
         with self.connection.cursor() as cur:
-            staged = cur.adbc_ingest(STAGE_TABLE, summary_rows_of(batch), mode="append", temporary=True)
-        return int(staged) if staged is not None and staged >= 0 else batch.num_rows
+            # one COPY per slice: the driver buffers a whole COPY (about twice the slice's bytes)
+            for part in rows.to_batches(max_chunksize=stage_chunk_rows(rows)):
+                count = cur.adbc_ingest(STAGE_TABLE, part, mode="append", temporary=True)
+                staged += int(count) if count is not None and count >= 0 else part.num_rows
+        return staged
 
     def insert_staged(self) -> int:
         names = ", ".join(quote_ident(n) for n in SUMMARY_SCHEMA.names)
