@@ -5,7 +5,8 @@ so the footers of a month's files are fetched at once (one ranged GET each when 
 the size) and each row group's column chunks are fetched with concurrent ranged reads
 (``fs.cat_ranges``, many row groups in flight) before pyarrow decodes them from memory.
 ``iter_month_batches`` decodes the next row groups in a worker thread (on pyarrow's pool, with the
-GIL released) while the caller aggregates, what is held ahead bounded in bytes.
+GIL released) while the caller aggregates, what is held ahead bounded in bytes and never reaching
+past the end of the day the caller is on.
 """
 
 from __future__ import annotations
@@ -472,7 +473,9 @@ def iter_month_batches(
     (each in a copy of the caller's context at submission),
     as long as the estimated bytes in flight (``row_group_bytes``) stay within ``ahead_bytes``, or
     fewer row groups than decoding threads are queued: what is held ahead is at most a few row
-    groups (koku writes 200k rows a row group), whatever the cluster's size. Errors are raised in order;
+    groups (koku writes 200k rows a row group), whatever the cluster's size. Unless
+    ``overlap_days``, the next day's row groups are queued only once the caller comes back from a
+    day's end (its finish and write: the day's peak of memory). Errors are raised in order;
     closing the generator cancels what has not started and waits for what has.
     """
     local = is_local(fs)
