@@ -474,14 +474,23 @@ def iter_month_batches(
     as long as the estimated bytes in flight (``row_group_bytes``) stay within ``ahead_bytes``, or
     fewer row groups than decoding threads are queued: what is held ahead is at most a few row
     groups (koku writes 200k rows a row group), whatever the cluster's size. Unless
-    ``overlap_days``, the next day's row groups are queued only once the caller comes back from a
-    day's end (its finish and write: the day's peak of memory). Errors are raised in order;
+    ``overlap_days``, the next day's row groups are decoded only once the caller comes back from a
+    day's end (its finish and write: the day's peak of memory); on a remote store their column
+    chunks may be fetched before. Errors are raised in order;
     closing the generator cancels what has not started and waits for what has.
     """
     local = is_local(fs)
     decoders = threads or DECODE_THREADS
     workers = decoders if local else max(decoders, REMOTE_THREADS)
     decoding = threading.BoundedSemaphore(decoders)
+    days = list(days)
+    # A day's row groups are decoded once the caller is on that day. Locally nothing of the next
+    # day is queued before; remotely its column chunks may be fetched ahead (the round trips
+    # overlap the day's finish), their decoding waits for the day's gate.
+    gates = {day: threading.Event() for day in days}
+    for day in days if overlap_days else days[:1]:
+        gates[day].set()
+    following = dict(zip(days, days[1:], strict=False))
 
     def units() -> Iterator[Unit]:
         for day in days:
@@ -504,6 +513,7 @@ def iter_month_batches(
         except Exception as exc:  # noqa: BLE001 - as _decode reports it
             raise InputError(report.path, f"unreadable Parquet data ({exc})") from exc
         try:
+            gates[day].wait()
             with decoding:
                 return [_normalise(b, report.report_type) for b in _row_group_batches(report, parquet, rg)]
         finally:
@@ -522,7 +532,7 @@ def iter_month_batches(
     try:
         while True:
             while not exhausted and (queued(pending) < decoders or in_flight < ahead_bytes):
-                if not overlap_days and pending and pending[-1][1] is None:
+                if local and not overlap_days and pending and pending[-1][1] is None:
                     break  # the next day waits until the caller comes back from this day's end
                 unit = next(source, None)
                 if unit is None:
@@ -542,6 +552,8 @@ def iter_month_batches(
             day, report_type, report, _ = unit
             if future is None:
                 yield day, None, None, None
+                if day in following:  # the caller is back: the next day's row groups may decode
+                    gates[following[day]].set()
                 continue
             batches = future.result()
             for batch in batches:
@@ -552,6 +564,8 @@ def iter_month_batches(
         for _, future, _ in pending:
             if future is not None:
                 future.cancel()
+        for gate in gates.values():  # a task fetched ahead must not wait for a day that never comes
+            gate.set()
         pool.shutdown(wait=True)
 
 
