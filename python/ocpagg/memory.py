@@ -73,8 +73,8 @@ def release_free_heap() -> bool:
     """Return the C heap's free pages to the system (glibc); True when something was returned.
 
     Called between days: the day's state was freed, and glibc would otherwise keep tens of MB of
-    it resident (measured at 50M pod rows a month: the MASU call's peak 410 → 395 MiB with the
-    day barrier off, together with it 374). A no-op where the C library has no ``malloc_trim``.
+    it resident (at 50M pod rows a month the MASU call peaked 15-20 MiB lower with it). A no-op
+    where the C library has no ``malloc_trim``.
     """
     if _TRIM is None:
         return False
