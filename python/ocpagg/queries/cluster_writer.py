@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, InputError, WriteError
-from ..layout import month_dir
 from ..sinks import DatabaseSink, one_line
 from ..storage import filesystem_for
 from .cluster_info import ClusterInformation, cluster_information
-from .scan import month_files
+from .scan import require_daily_files
 
 LOG = logging.getLogger(__name__)
 
@@ -230,13 +229,8 @@ def populate_cluster_information(
     no daily pod_usage files (unless ``allow_missing``), and any bad input file.
     """
     fs, base = filesystem_for(root, filesystem)
-    if not allow_missing and not month_files(
-        fs, base, account, source_uuid, "pod_usage", start_date, daily=True
-    ):
-        folder = month_dir(
-            base, account, "pod_usage", source_uuid, start_date.year, start_date.month, daily=True
-        )
-        raise InputError(folder, f"no daily pod_usage files for {start_date:%Y-%m}")
+    if not allow_missing:
+        require_daily_files(fs, base, account, source_uuid, "pod_usage", start_date)
     info = cluster_information(
         root,
         account=account,

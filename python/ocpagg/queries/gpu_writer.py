@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, InputError, WriteError
-from ..layout import month_dir, source_has_report
+from ..errors import ConfigError, WriteError
+from ..layout import source_has_report
 from ..sinks import DatabaseSink, one_line
 from ..storage import filesystem_for
 from .gpu import GPU_SUMMARY_SCHEMA, gpu_summary_rows
-from .scan import month_files
+from .scan import require_daily_files
 
 LOG = logging.getLogger(__name__)
 
@@ -102,15 +102,8 @@ def populate_gpu_summary(
         )
     finally:
         sink.rollback()  # end the read transaction (ours: the connection was idle)
-    if (
-        has_old
-        and not allow_missing
-        and not month_files(fs, base, account, source_uuid, "gpu_usage", start_date, daily=True)
-    ):
-        folder = month_dir(
-            base, account, "gpu_usage", source_uuid, start_date.year, start_date.month, daily=True
-        )
-        raise InputError(folder, f"no daily gpu_usage files for {start_date:%Y-%m}, and rows to replace")
+    if has_old and not allow_missing:
+        require_daily_files(fs, base, account, source_uuid, "gpu_usage", start_date, ", and rows to replace")
     rows = gpu_summary_rows(
         root,
         account=account,

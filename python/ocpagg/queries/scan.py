@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..layout import list_report_files
+from ..layout import list_report_files, month_dir
 
 LOG = logging.getLogger(__name__)
 
@@ -224,6 +224,22 @@ def month_files(
     return list_report_files(
         fs, base, account, source_uuid, report_type, month_of.year, month_of.month, daily=daily
     )
+
+
+def require_daily_files(
+    fs: fsspec.AbstractFileSystem,
+    base: str,
+    account: str,
+    source_uuid: str,
+    report_type: str,
+    month_of: dt.date,
+    why: str = "",
+) -> None:
+    """Refuse (InputError naming the folder) a month with no daily files of ``report_type``."""
+    if month_files(fs, base, account, source_uuid, report_type, month_of, daily=True):
+        return
+    folder = month_dir(base, account, report_type, source_uuid, month_of.year, month_of.month, daily=True)
+    raise InputError(folder, f"no daily {report_type} files for {month_of:%Y-%m}{why}")
 
 
 def scan_tables(
