@@ -436,16 +436,6 @@ pub fn write_pod_rows(
 mod tests {
     use crate::testing::*;
 
-    const POD_HOURS: [&str; 8] = [
-        "pod_usage_cpu_core_hours",
-        "pod_request_cpu_core_hours",
-        "pod_effective_usage_cpu_core_hours",
-        "pod_limit_cpu_core_hours",
-        "pod_usage_memory_gigabyte_hours",
-        "pod_request_memory_gigabyte_hours",
-        "pod_effective_usage_memory_gigabyte_hours",
-        "pod_limit_memory_gigabyte_hours",
-    ];
     const CAPACITY: [&str; 6] = [
         "node_capacity_cpu_cores",
         "node_capacity_cpu_core_hours",
@@ -512,7 +502,7 @@ mod tests {
         let out = finish(state);
         let r = out.row(&[("data_source", Some("Pod")), ("namespace", Some("shop"))]);
         assert_eq!(
-            out.floats(r, POD_HOURS),
+            out.floats(r, POD_HOUR_COLUMNS),
             [
                 Some(1.5), // cpu usage (3600 + 1800) / 3600
                 Some(2.0), // cpu request (3600 + 3600) / 3600
@@ -581,7 +571,7 @@ mod tests {
         let out = finish(state);
         let r = out.row(&[("namespace", Some("shop"))]);
         assert_eq!(
-            out.floats(r, POD_HOURS),
+            out.floats(r, POD_HOUR_COLUMNS),
             [
                 Some(2.0), // cpu usage (7200 + 0 + 0) / 3600
                 Some(1.0), // cpu request (1800 + 1800 + 0) / 3600

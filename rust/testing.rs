@@ -18,6 +18,17 @@ pub const DAY: i32 = 20_668;
 /// 2³⁰ bytes.
 pub const GIB_BYTES: f64 = 1_073_741_824.0;
 pub const HOUR_SECONDS: f64 = 3600.0;
+/// The eight pod-hour measures of a summary row, in koku's column order.
+pub const POD_HOUR_COLUMNS: [&str; 8] = [
+    "pod_usage_cpu_core_hours",
+    "pod_request_cpu_core_hours",
+    "pod_effective_usage_cpu_core_hours",
+    "pod_limit_cpu_core_hours",
+    "pod_usage_memory_gigabyte_hours",
+    "pod_request_memory_gigabyte_hours",
+    "pod_effective_usage_memory_gigabyte_hours",
+    "pod_limit_memory_gigabyte_hours",
+];
 
 /// interval_start of an hour of [`DAY`], in milliseconds.
 pub fn hour(h: i64) -> i64 {

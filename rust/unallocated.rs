@@ -158,17 +158,6 @@ mod tests {
     use super::namespace_of_role;
     use crate::testing::*;
 
-    const LEFT_OVER: [&str; 8] = [
-        "pod_usage_cpu_core_hours",
-        "pod_request_cpu_core_hours",
-        "pod_effective_usage_cpu_core_hours",
-        "pod_limit_cpu_core_hours",
-        "pod_usage_memory_gigabyte_hours",
-        "pod_request_memory_gigabyte_hours",
-        "pod_effective_usage_memory_gigabyte_hours",
-        "pod_limit_memory_gigabyte_hours",
-    ];
-
     /// A pod of `namespace` on `node` (4 cores, 16 GiB) at hour `h`, using `cores` and `gib`
     /// for the hour, requesting twice that, effective usage equal to usage.
     fn busy(namespace: &'static str, node: &'static str, h: i64, cores: f64, gib: f64) -> PodIn {
@@ -220,7 +209,7 @@ mod tests {
         assert_eq!(ids, [Some(5), Some(6)]);
         for r in n1 {
             assert_eq!(
-                out.floats(r, LEFT_OVER),
+                out.floats(r, POD_HOUR_COLUMNS),
                 [
                     Some(5.5),  // 8 − 2.5
                     Some(3.0),  // 8 − 5
