@@ -140,19 +140,27 @@ pub fn storage_groups(
     namespace_labels: &ObjectLabels,
     mut category: impl FnMut(StrId) -> (Option<i64>, f64),
 ) -> Vec<StorageGroup> {
-    // (namespace, pod) → distinct (node, resource_id) of the daily pod rows.
-    let mut pod_nodes: FxHashMap<(StrId, StrId), Vec<(StrId, StrId)>> =
-        FxHashMap::with_capacity_and_hasher(pods.rows.len(), Default::default());
-    for d in &pods.rows {
-        let (namespace, pod, node) = (d.key.namespace, d.key.pod, d.key.node);
-        if namespace == NULL || pod == NULL {
-            continue;
-        }
-        let v = pod_nodes.entry((namespace, pod)).or_default();
-        if !v.contains(&(node, d.resource_id)) {
-            v.push((node, d.resource_id));
+    // (namespace, pod) → distinct (node, resource_id) of the daily pod rows, kept only for the
+    // (namespace, pod) of storage rows with a claim (the only ones looked up): the table is the
+    // size of the day's volumes, not of its pods.
+    let mut pod_nodes: FxHashMap<(StrId, StrId), Vec<(StrId, StrId)>> = FxHashMap::default();
+    for k in storage.volumes.keys() {
+        if k.pvc != NULL && k.namespace != NULL && k.pod != NULL {
+            pod_nodes.entry((k.namespace, k.pod)).or_default();
         }
     }
+    if !pod_nodes.is_empty() {
+        for d in &pods.rows {
+            let Some(v) = pod_nodes.get_mut(&(d.key.namespace, d.key.pod)) else {
+                continue;
+            };
+            if !v.contains(&(d.key.node, d.resource_id)) {
+                v.push((d.key.node, d.resource_id));
+            }
+        }
+    }
+    // A (namespace, pod) without daily pod rows joins nothing.
+    pod_nodes.retain(|_, v| !v.is_empty());
     // cte_volume_nodes: distinct pvs per (namespace, pod, pvc) among storage rows with a pod,
     // and the distinct nodes of each pv (cte_shared_volume_node_count).
     let mut pvs: FxHashMap<(StrId, StrId, StrId), Vec<StrId>> = FxHashMap::default();
@@ -358,6 +366,32 @@ mod tests {
             assert_eq!(out.text(r, "pod_labels"), None);
             assert_eq!(out.float(r, "pod_usage_cpu_core_hours"), None);
         }
+    }
+
+    #[test]
+    fn a_pod_on_two_nodes_joins_its_volume_to_both_and_other_pods_to_none() {
+        let mut state = day();
+        let moved = PodIn {
+            hour: hour(1),
+            ..pod("p1", "n2", "i-2")
+        };
+        let pods = [pod("p1", "n1", "i-1"), moved, pod("p9", "n3", "i-3")];
+        state.push_pod_usage(&pod_batch(&pods, true)).unwrap();
+        state
+            .push_storage_usage(&storage_batch(&[mount("p1")]))
+            .unwrap();
+        let out = finish(state);
+        for (node, resource_id) in [("n1", "i-1"), ("n2", "i-2")] {
+            let r = out.row(&[("data_source", Some("Storage")), ("node", Some(node))]);
+            assert_eq!(out.text(r, "resource_id"), Some(resource_id));
+            // One mount, its pod on two nodes: node_count 2.
+            assert_eq!(
+                out.floats(r, VOLUME),
+                [Some(2.0), Some(1.0), Some(1.0), Some(0.5)]
+            );
+        }
+        let storage = out.rows_where(&[("data_source", Some("Storage"))]);
+        assert_eq!(storage.len(), 2, "p9 mounts nothing");
     }
 
     #[test]
