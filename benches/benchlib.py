@@ -224,7 +224,16 @@ def run_masu(info: SynthInfo, url: str) -> int:
     ).rows
 
 
+def run_decode_floor(info: SynthInfo) -> int:
+    """The decode floor (benches/decode_floor.py): the row groups and columns ocpagg reads, decoded only."""
+    from decode_floor import decode_floor, month_units
+
+    units = month_units(info.root, info.account, info.source_uuid, info.start_date, info.end_date)
+    return decode_floor(units)
+
+
 SYSTEMS: dict[str, Callable[[SynthInfo], int]] = {
+    "floor": run_decode_floor,
     "ocpagg": run_ocpagg,
     "ocpagg-stream": run_ocpagg_stream,
     "duckdb": run_duckdb,
@@ -313,6 +322,7 @@ class ChildRun:
     rows: int
     result_mb: float = 0.0  # the returned Table's buffers (ocpagg), 0 when the rows are not kept
     memory: dict[str, Any] | None = None  # the split of a "+profile" run (runner.MemorySampler)
+    cpu_seconds: float = 0.0  # the child's CPU time (all threads) over the same span as ``seconds``
 
 
 def _child_pythonpath() -> str:
@@ -373,6 +383,7 @@ def run_child(
         result["rows"],
         result.get("result_bytes", 0) / 2**20,
         result.get("memory"),
+        result.get("cpu_seconds", 0.0),
     )
 
 
