@@ -6,7 +6,7 @@ use arrow_array::RecordBatch;
 
 use crate::calendar::days_in_month;
 use crate::capacity::{DailyCapacity, HourlyCapacity};
-use crate::config::Config;
+use crate::config::{Config, DaySize};
 use crate::cost_category::NamespaceCategories;
 use crate::error::{KernelError, Result};
 use crate::input::{rows_of_day, StringReader};
@@ -24,7 +24,9 @@ use crate::unallocated::{unallocated_rows, write_unallocated_rows, UnallocatedRo
 /// Every id and table here belongs to D alone: a new `DayState` starts from empty tables, so
 /// nothing grows with the run (its days, or the pods and label strings of other days). The only
 /// state shared between days is the run's [`Config`], whose label cache is bounded by bytes
-/// ([`crate::labels::LABEL_CACHE_BYTES`]) whatever the cluster.
+/// ([`crate::labels::LABEL_CACHE_BYTES`]) whatever the cluster, and which tells a new day how
+/// large the last day's main tables grew ([`crate::config::DaySizes`]): D's tables are allocated
+/// at that size (and 1/16 more) before D's first row, not doubled from empty.
 ///
 /// Memory while D's batches are pushed, with P = D's distinct daily pod rows (namespace, node,
 /// pod, raw labels), S = D's distinct strings (pod names, label JSON, ...) of total length T
@@ -94,15 +96,16 @@ impl Drop for DayState {
 impl DayState {
     pub fn new(config: Arc<Config>, day: i32) -> Self {
         config.filter.begin_day();
+        let size = config.day_sizes.get().with_headroom();
         Self {
             config,
             day,
-            strings: Interner::new(),
+            strings: Interner::with_capacity(size.strings, size.text_bytes),
             labels: LabelSets::new(),
             node_labels: ObjectLabels::default(),
             namespace_labels: ObjectLabels::default(),
             capacity: HourlyCapacity::new(day),
-            pods: DailyPods::default(),
+            pods: DailyPods::with_capacity(size.pods, size.strings),
             storage: StorageDay::default(),
             reader: StringReader::default(),
             scratch: Scratch::pooled(),
@@ -294,6 +297,11 @@ impl DayState {
     pub fn finish(&mut self, run: &RunConstants) -> Result<RecordBatch> {
         self.check_open()?;
         self.finished = true;
+        self.config.day_sizes.set(DaySize {
+            pods: self.pods.rows.len(),
+            strings: self.strings.len(),
+            text_bytes: self.strings.text_bytes(),
+        });
         // What only the pushes needed goes before the rows are built.
         self.reader = StringReader::default();
         std::mem::take(&mut self.scratch).release();
@@ -549,5 +557,46 @@ mod tests {
         assert!(matches!(err, KernelError::Finished));
         assert_eq!(err.kind(), ErrorKind::Internal);
         assert!(matches!(state.finish(&run), Err(KernelError::Finished)));
+    }
+
+    #[test]
+    fn a_day_starts_with_room_for_the_last_days_tables_and_the_same_rows() {
+        let first = day();
+        let config = Arc::clone(&first.config);
+        let rows: Vec<PodIn> = (0..300)
+            .map(|i| PodIn {
+                pod: Box::leak(format!("p{i}").into_boxed_str()),
+                ..pod_at(i % 24)
+            })
+            .collect();
+        let batch = pod_batch(&rows, true);
+        let mut first = first;
+        first.push_pod_usage(&batch).unwrap();
+        let pods = first.pods.rows.len();
+        let expected = finish(first);
+        let size = config.day_sizes.get();
+        assert_eq!(size.pods, 300);
+        assert!(size.strings > 300 && size.text_bytes > 0);
+        let mut second = super::DayState::new(Arc::clone(&config), DAY);
+        assert!(second.pods.rows.capacity() >= pods + pods / 16);
+        second.push_pod_usage(&batch).unwrap();
+        let again = finish(second).0;
+        for (field, column) in expected
+            .0
+            .schema()
+            .fields()
+            .iter()
+            .zip(expected.0.columns())
+        {
+            if field.name() != "uuid" {
+                let other = again.column_by_name(field.name()).unwrap();
+                assert_eq!(
+                    column,
+                    other,
+                    "{}: the same whatever the tables' start",
+                    field.name()
+                );
+            }
+        }
     }
 }

@@ -37,11 +37,20 @@ fn hash_str(s: &str) -> u64 {
 
 impl Interner {
     pub fn new() -> Self {
+        Self::with_capacity(0, 0)
+    }
+
+    /// An interner with room for `strings` strings of `text_bytes` bytes in all.
+    pub fn with_capacity(strings: usize, text_bytes: usize) -> Self {
+        let mut ends = Vec::with_capacity(strings + 1);
+        ends.push(0);
+        let mut hashes = Vec::with_capacity(strings + 1);
+        hashes.push(0);
         Self {
-            text: String::new(),
-            ends: vec![0],
-            hashes: vec![0],
-            table: HashTable::new(),
+            text: String::with_capacity(text_bytes),
+            ends,
+            hashes,
+            table: HashTable::with_capacity(strings),
         }
     }
 
@@ -83,6 +92,11 @@ impl Interner {
     /// How many ids there are (NULL included); ids run from 0 to `len() - 1`.
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The bytes of all the strings.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
     }
 
     /// SQL `max` over two string ids: NULL loses, otherwise the larger string by byte order.

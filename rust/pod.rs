@@ -153,6 +153,19 @@ pub struct DailyPods {
 const NO_ROW: u32 = u32::MAX;
 
 impl DailyPods {
+    /// Room for `rows` daily rows, their pods' string ids below `strings`.
+    pub fn with_capacity(rows: usize, strings: usize) -> Self {
+        Self {
+            first_by_pod: vec![NO_ROW; strings],
+            next: Vec::with_capacity(rows),
+            rows: Vec::with_capacity(rows),
+            sums: Vec::with_capacity(rows),
+            present: Vec::with_capacity(rows),
+            maxima: Vec::with_capacity(rows),
+            fallback: Vec::new(),
+        }
+    }
+
     /// The daily row of `key`, and whether it is new.
     #[inline]
     pub fn find_or_add(&mut self, key: PodKey) -> (u32, bool) {
