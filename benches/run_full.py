@@ -199,7 +199,8 @@ def _render_extras(extras: dict[str, Any], add: Any, targets: list[str], series:
     if scaling:
         add("## Scaling with the cluster's size (issue 14)")
         add("")
-        add("One month (31 days) of clusters 1×, 2×, 5× the 10M-pod-row cluster's nodes (pods, nodes and")
+        multiples = ", ".join(f"{m}×" for m in sorted({r["multiple"] for r in scaling}))
+        add(f"One month (31 days) of clusters {multiples} the 10M-pod-row cluster's nodes (pods, nodes and")
         add("namespaces all grow), each in fresh processes (`benches/bench_scaling.py`; here per point the")
         add("fastest and the lowest peak of the runs, the machine's load swinging between them). Input")
         add("rows = all four report types; rows/s over the child's own wall time; CPU s = the child's CPU")
@@ -786,6 +787,7 @@ def main() -> int:
         + (f" --sizes {args.sizes}" if args.sizes != "1M,10M" else "")
         + (f" --memory-sizes {args.memory_sizes}" if args.memory_sizes != "1M,10M,50M" else "")
         + (f" --extras {args.extras}" if args.extras else "")
+        + (f" --scaling-multiples {args.scaling_multiples}" if args.scaling_multiples != "1,2,5" else "")
     )
     if not args.render_only:
         args.json.parent.mkdir(parents=True, exist_ok=True)
