@@ -54,6 +54,7 @@ def run(multiples: list[int], base: int, keep: bool, repeats: int = 1) -> list[d
                     "input_rows": sum(info.rows.values()),
                     "pods_per_hour": info.pods_per_hour,
                     "nodes": info.nodes,
+                    "runs": repeats,
                     "seconds": best.seconds,
                     "cpu_seconds": best.cpu_seconds,
                     "max_rss_mb": min(r.max_rss_mb for r in runs),
