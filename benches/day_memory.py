@@ -10,7 +10,6 @@ untimed, leaves the thread's reused scratch buffers allocated, as a run's later 
 
 from __future__ import annotations
 
-import ctypes
 import sys
 from pathlib import Path
 
@@ -19,24 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 from ocpagg import ReferenceData, _kernel  # noqa: E402
 from ocpagg.summarize import kernel_config  # noqa: E402
+from runner import malloc_info  # noqa: E402
 
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks")
-        + ("uordblks", "fordblks", "keepcost")
-    ]
-
-
-_LIBC = ctypes.CDLL("libc.so.6")
-_LIBC.mallinfo2.restype = _MallInfo2
+_MALLOC = malloc_info()
 
 
 def heap_in_use() -> int:
     """Bytes the C heap has handed out (small chunks and mmapped ones)."""
-    info = _LIBC.mallinfo2()
-    return int(info.uordblks + info.hblkhd)
+    return int(_MALLOC()[0])
 
 
 def measure(size: str) -> None:

@@ -40,7 +40,7 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def _malloc_info() -> Any:
+def malloc_info() -> Any:
     """glibc malloc: (bytes in use, free bytes its arenas keep); the Rust kernel, libpq, larger objects."""
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -65,7 +65,7 @@ class MemorySampler:
         import pyarrow as pa
 
         self.pa = pa
-        self.malloc = _malloc_info()
+        self.malloc = malloc_info()
         self.period = period
         self.stop = threading.Event()
         self.peaks: dict[str, int] = {"rss": 0, "arrow": 0, "malloc": 0, "malloc_free": 0}
