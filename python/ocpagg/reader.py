@@ -403,11 +403,10 @@ def _parquet_file(
     """The file opened for these row groups: natively on disk, from the bytes that came with its
     footer (a small remote file), else over its prefetched column chunks."""
     strings = _string_columns(report)
-    whole = None if is_local(fs) else FOOTERS.whole_file(fs, report.path, report.version)
     if is_local(fs):
         handle: object = fs._strip_protocol(report.path)
         close: Callable[[], None] = lambda: None  # noqa: E731 - pyarrow owns the native file
-    elif whole is not None:
+    elif (whole := FOOTERS.whole_file(fs, report.path, report.version)) is not None:
         handle = pa.BufferReader(pa.py_buffer(whole))
         close = lambda: None  # noqa: E731 - nothing fetched, nothing to release
     else:
