@@ -11,7 +11,7 @@ pub struct Config {
     pub filter: KeyFilter,
     pub categories: CostCategories,
     /// `max(node_role)` per (node, resource_id), as koku's cte_node_role.
-    roles: FxHashMap<(String, String), String>,
+    roles: FxHashMap<String, FxHashMap<String, String>>,
     /// The last finished day's table sizes.
     pub day_sizes: DaySizes,
 }
@@ -68,9 +68,13 @@ impl Config {
         cost_categories: Vec<(String, i64)>,
         node_roles: Vec<(String, String, String)>,
     ) -> Self {
-        let mut roles: FxHashMap<(String, String), String> = FxHashMap::default();
+        let mut roles: FxHashMap<String, FxHashMap<String, String>> = FxHashMap::default();
         for (node, resource_id, role) in node_roles {
-            let e = roles.entry((node, resource_id)).or_default();
+            let e = roles
+                .entry(node)
+                .or_default()
+                .entry(resource_id)
+                .or_default();
             if role > *e {
                 *e = role;
             }
@@ -83,9 +87,7 @@ impl Config {
         }
     }
 
-    pub fn role_of(&self, node: &str, resource_id: &str) -> Option<String> {
-        self.roles
-            .get(&(node.to_string(), resource_id.to_string()))
-            .cloned()
+    pub fn role_of(&self, node: &str, resource_id: &str) -> Option<&str> {
+        self.roles.get(node)?.get(resource_id).map(String::as_str)
     }
 }

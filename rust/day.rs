@@ -12,7 +12,7 @@ use crate::error::{KernelError, Result};
 use crate::input::{rows_of_day, StringReader};
 use crate::intern::{Interner, StrId};
 use crate::labels::{LabelSets, ObjectLabels, RenderedLabels, EMPTY_SET};
-use crate::output::{OutputBuilder, RowSink, RowSizes, RunConstants};
+use crate::output::{build_output, RowSink, RowSource, RunConstants};
 use crate::pod::{pod_groups, pod_row, write_pod_rows, DailyPods, PodColumns, PodGroup, PodKey};
 use crate::storage::{
     storage_groups, write_storage_rows, StorageDay, StorageGroup, VolumeKey, VolumeMeasures,
@@ -350,11 +350,7 @@ impl DayState {
             labels: &labels,
             config,
         };
-        let mut sizes = RowSizes::default();
-        rows.emit(&mut sizes);
-        let mut out = OutputBuilder::new(self.day, &sizes);
-        rows.emit(&mut out);
-        out.finish(run)
+        build_output(self.day, &rows, run)
     }
 }
 
@@ -370,7 +366,7 @@ struct DayRows<'a> {
     config: &'a Config,
 }
 
-impl DayRows<'_> {
+impl RowSource for DayRows<'_> {
     /// Push the pod, storage and unallocated rows, in that order.
     fn emit(&self, out: &mut impl RowSink) {
         let (strings, labels) = (self.strings, self.labels);

@@ -64,11 +64,46 @@ fn new_uuids(n: usize) -> StringArray {
     StringArray::new(offsets, Buffer::from_vec(values), None)
 }
 
-/// Where summary rows go: [`RowSizes`] measures them, [`OutputBuilder`] writes them. The day's
-/// rows are emitted twice, once to each, so every output buffer is allocated at its exact size
-/// (the returned batch holds no spare capacity, and nothing is copied while growing).
+/// Where summary rows go: [`RowSizes`] measures them, [`TextColumns`] and [`NumberColumns`]
+/// write them. A day's rows are emitted once to measure them, so every output buffer is allocated
+/// at its exact size (the returned batch holds no spare capacity, and nothing is copied while
+/// growing), then once to each writer.
 pub trait RowSink {
     fn push(&mut self, r: &SummaryRow);
+}
+
+/// A day's summary rows, which can be emitted (in the same order) any number of times, from any
+/// thread.
+pub trait RowSource: Sync {
+    fn emit(&self, out: &mut impl RowSink);
+}
+
+/// The output batch of `rows`. The text columns are written on this thread while another
+/// writes the number columns and the columns that need no row (uuids and run constants): the
+/// rows are cheap to emit twice, their column writes are not.
+pub fn build_output(
+    day: i32,
+    rows: &(impl RowSource + ?Sized),
+    run: &RunConstants,
+) -> Result<RecordBatch> {
+    let mut sizes = RowSizes::default();
+    rows.emit(&mut sizes);
+    let n = sizes.rows;
+    let (texts, numbers) = std::thread::scope(|scope| {
+        let numbers = scope.spawn(|| {
+            let mut numbers = NumberColumns::with_capacity(n);
+            rows.emit(&mut numbers);
+            (numbers, RowFreeColumns::new(day, n, run))
+        });
+        let mut texts = TextColumns::new(&sizes);
+        rows.emit(&mut texts);
+        let numbers = numbers
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (texts, numbers)
+    });
+    let (numbers, row_free) = numbers;
+    assemble(texts, numbers, row_free?)
 }
 
 /// The text columns a summary row writes (besides the run constants and uuid).
@@ -211,9 +246,10 @@ impl LabelView {
         }
     }
 
-    /// Append `v`; `all` is the all_labels column, its last value being this row's.
+    /// Append `v`; `all` is the all_labels column, its last value being this row's
+    /// `all_labels`.
     #[inline]
-    fn push(&mut self, v: Option<&str>, all: &TextColumn) {
+    fn push(&mut self, v: Option<&str>, all_labels: &str, all: &TextColumn) {
         if let Some(copied) = &mut self.copied {
             copied.push(v);
             return;
@@ -226,7 +262,7 @@ impl LabelView {
                 self.offsets.push(last);
                 self.nulls.append_null();
             }
-            Some(v) if v.as_bytes() == &all.values[start as usize..end as usize] => {
+            Some(v) if same_text(v, all_labels) => {
                 if last != start {
                     if self.seen_value {
                         self.copy(all).push(Some(v));
@@ -354,18 +390,20 @@ impl FloatColumn {
     }
 }
 
-pub struct OutputBuilder {
-    day: i32,
+/// Whether `v` is `all_labels`: the same bytes (usually the same rendered string).
+#[inline]
+fn same_text(v: &str, all_labels: &str) -> bool {
+    std::ptr::eq(v, all_labels) || v == all_labels
+}
+
+/// The text columns of a day's rows (pod_labels and volume_labels as views of all_labels).
+pub struct TextColumns {
     /// Every text column but pod_labels and volume_labels, which are `labels`.
     texts: [TextColumn; TEXT_COLUMNS],
     labels: [LabelView; 2],
-    floats: [FloatColumn; FLOAT_COLUMNS],
-    cost_category_id: Vec<i64>,
-    cost_category_nulls: NullBufferBuilder,
-    rows: usize,
 }
 
-impl RowSink for OutputBuilder {
+impl RowSink for TextColumns {
     #[inline]
     fn push(&mut self, r: &SummaryRow) {
         for (column, value) in r.texts() {
@@ -375,119 +413,163 @@ impl RowSink for OutputBuilder {
         }
         let all = &self.texts[Text::AllLabels as usize];
         let [pod, volume] = &mut self.labels;
-        pod.push(r.pod_labels, all);
-        volume.push(r.volume_labels, all);
+        pod.push(r.pod_labels, r.all_labels, all);
+        volume.push(r.volume_labels, r.all_labels, all);
+    }
+}
+
+impl TextColumns {
+    /// Room for exactly the rows and text bytes `sizes` measured.
+    pub fn new(sizes: &RowSizes) -> Self {
+        let n = sizes.rows;
+        Self {
+            texts: std::array::from_fn(|i| TextColumn::with_capacity(n, sizes.bytes[i])),
+            labels: std::array::from_fn(|_| LabelView::with_capacity(n)),
+        }
+    }
+}
+
+/// The float and integer columns of a day's rows.
+pub struct NumberColumns {
+    floats: [FloatColumn; FLOAT_COLUMNS],
+    cost_category_id: Vec<i64>,
+    cost_category_nulls: NullBufferBuilder,
+}
+
+impl RowSink for NumberColumns {
+    #[inline]
+    fn push(&mut self, r: &SummaryRow) {
         for (column, value) in self.floats.iter_mut().zip(r.floats()) {
             column.push(value);
         }
         self.cost_category_id.push(r.cost_category_id.unwrap_or(0));
         self.cost_category_nulls
             .append(r.cost_category_id.is_some());
-        self.rows += 1;
     }
 }
 
-impl OutputBuilder {
-    /// A builder for the rows `sizes` measured.
-    pub fn new(day: i32, sizes: &RowSizes) -> Self {
-        let n = sizes.rows;
+impl NumberColumns {
+    pub fn with_capacity(rows: usize) -> Self {
         Self {
-            day,
-            texts: std::array::from_fn(|i| TextColumn::with_capacity(n, sizes.bytes[i])),
-            labels: std::array::from_fn(|_| LabelView::with_capacity(n)),
-            floats: std::array::from_fn(|_| FloatColumn::with_capacity(n)),
-            cost_category_id: Vec::with_capacity(n),
-            cost_category_nulls: NullBufferBuilder::new(n),
-            rows: 0,
+            floats: std::array::from_fn(|_| FloatColumn::with_capacity(rows)),
+            cost_category_id: Vec::with_capacity(rows),
+            cost_category_nulls: NullBufferBuilder::new(rows),
         }
     }
+}
 
-    pub fn finish(self, run: &RunConstants) -> Result<RecordBatch> {
-        let n = self.rows;
-        let Self {
-            day,
-            texts,
-            labels: [pod_labels, volume_labels],
-            floats,
-            cost_category_id,
-            mut cost_category_nulls,
-            ..
-        } = self;
-        let mut texts = texts.map(Some);
-        let all_labels = texts[Text::AllLabels as usize]
-            .take()
-            .expect("all_labels")
-            .finish_array()?;
-        let all_values = all_labels.values().clone();
-        let all_labels: ArrayRef = Arc::new(all_labels);
-        let mut text = |c: Text| texts[c as usize].take().expect("each column once").finish();
-        let s = |name: &str| Field::new(name, DataType::Utf8, true);
-        let f = |name: &str| Field::new(name, DataType::Float64, true);
-        let mut fields: Vec<Field> = Vec::with_capacity(40);
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(40);
-        let dates: ArrayRef = Arc::new(Date32Array::new(ScalarBuffer::from(vec![day; n]), None));
-        let mut add = |field: Field, array: ArrayRef| {
-            fields.push(field);
-            columns.push(array);
-        };
-        add(s("uuid"), Arc::new(new_uuids(n)));
-        add(
-            Field::new("report_period_id", DataType::Int64, true),
-            Arc::new(Int64Array::new(
+/// The columns that need no row, only the day, the number of rows and the run: a new uuid per
+/// row, the run's constants and the usage dates.
+struct RowFreeColumns {
+    uuid: ArrayRef,
+    report_period_id: ArrayRef,
+    cluster_id: ArrayRef,
+    cluster_alias: ArrayRef,
+    dates: ArrayRef,
+    source_uuid: ArrayRef,
+}
+
+impl RowFreeColumns {
+    fn new(day: i32, n: usize, run: &RunConstants) -> Result<Self> {
+        Ok(Self {
+            uuid: Arc::new(new_uuids(n)),
+            report_period_id: Arc::new(Int64Array::new(
                 ScalarBuffer::from(vec![run.report_period_id; n]),
                 None,
             )),
-        );
-        add(
-            s("cluster_id"),
-            TextColumn::constant(n, Some(&run.cluster_id)).finish()?,
-        );
-        add(
-            s("cluster_alias"),
-            TextColumn::constant(n, run.cluster_alias.as_deref()).finish()?,
-        );
-        add(s("data_source"), text(Text::DataSource)?);
-        add(
-            Field::new("usage_start", DataType::Date32, true),
-            dates.clone(),
-        );
-        add(Field::new("usage_end", DataType::Date32, true), dates);
-        add(s("namespace"), text(Text::Namespace)?);
-        add(s("node"), text(Text::Node)?);
-        add(s("resource_id"), text(Text::ResourceId)?);
-        add(s("pod_labels"), pod_labels.finish(&all_values)?);
-        let mut floats = floats.into_iter().zip(FLOAT_NAMES);
-        for (column, name) in floats.by_ref().take(14) {
-            add(f(name), column.finish());
-        }
-        add(s("persistentvolumeclaim"), text(Text::Pvc)?);
-        add(s("persistentvolume"), text(Text::Pv)?);
-        add(s("storageclass"), text(Text::StorageClass)?);
-        add(s("volume_labels"), volume_labels.finish(&all_values)?);
-        add(s("all_labels"), all_labels);
-        for (column, name) in floats {
-            add(f(name), column.finish());
-        }
-        add(
-            s("source_uuid"),
-            TextColumn::constant(n, Some(&run.source_uuid)).finish()?,
-        );
-        add(
-            s("infrastructure_usage_cost"),
-            text(Text::InfrastructureUsageCost)?,
-        );
-        add(
-            Field::new("cost_category_id", DataType::Int64, true),
-            Arc::new(Int64Array::new(
-                ScalarBuffer::from(cost_category_id),
-                cost_category_nulls.finish(),
-            )),
-        );
-        add(s("csi_volume_handle"), text(Text::CsiVolumeHandle)?);
-        Ok(RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            columns,
-        )?)
+            cluster_id: TextColumn::constant(n, Some(&run.cluster_id)).finish()?,
+            cluster_alias: TextColumn::constant(n, run.cluster_alias.as_deref()).finish()?,
+            dates: Arc::new(Date32Array::new(ScalarBuffer::from(vec![day; n]), None)),
+            source_uuid: TextColumn::constant(n, Some(&run.source_uuid)).finish()?,
+        })
+    }
+}
+
+/// The day's batch in koku's insert column order.
+fn assemble(
+    texts: TextColumns,
+    numbers: NumberColumns,
+    row_free: RowFreeColumns,
+) -> Result<RecordBatch> {
+    let TextColumns {
+        texts,
+        labels: [pod_labels, volume_labels],
+    } = texts;
+    let NumberColumns {
+        floats,
+        cost_category_id,
+        mut cost_category_nulls,
+    } = numbers;
+    let mut texts = texts.map(Some);
+    let all_labels = texts[Text::AllLabels as usize]
+        .take()
+        .expect("all_labels")
+        .finish_array()?;
+    let all_values = all_labels.values().clone();
+    let all_labels: ArrayRef = Arc::new(all_labels);
+    let mut text = |c: Text| texts[c as usize].take().expect("each column once").finish();
+    let s = |name: &str| Field::new(name, DataType::Utf8, true);
+    let f = |name: &str| Field::new(name, DataType::Float64, true);
+    let mut fields: Vec<Field> = Vec::with_capacity(40);
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(40);
+    let mut add = |field: Field, array: ArrayRef| {
+        fields.push(field);
+        columns.push(array);
+    };
+    add(s("uuid"), row_free.uuid);
+    add(
+        Field::new("report_period_id", DataType::Int64, true),
+        row_free.report_period_id,
+    );
+    add(s("cluster_id"), row_free.cluster_id);
+    add(s("cluster_alias"), row_free.cluster_alias);
+    add(s("data_source"), text(Text::DataSource)?);
+    add(
+        Field::new("usage_start", DataType::Date32, true),
+        row_free.dates.clone(),
+    );
+    add(
+        Field::new("usage_end", DataType::Date32, true),
+        row_free.dates,
+    );
+    add(s("namespace"), text(Text::Namespace)?);
+    add(s("node"), text(Text::Node)?);
+    add(s("resource_id"), text(Text::ResourceId)?);
+    add(s("pod_labels"), pod_labels.finish(&all_values)?);
+    let mut floats = floats.into_iter().zip(FLOAT_NAMES);
+    for (column, name) in floats.by_ref().take(14) {
+        add(f(name), column.finish());
+    }
+    add(s("persistentvolumeclaim"), text(Text::Pvc)?);
+    add(s("persistentvolume"), text(Text::Pv)?);
+    add(s("storageclass"), text(Text::StorageClass)?);
+    add(s("volume_labels"), volume_labels.finish(&all_values)?);
+    add(s("all_labels"), all_labels);
+    for (column, name) in floats {
+        add(f(name), column.finish());
+    }
+    add(s("source_uuid"), row_free.source_uuid);
+    add(
+        s("infrastructure_usage_cost"),
+        text(Text::InfrastructureUsageCost)?,
+    );
+    add(
+        Field::new("cost_category_id", DataType::Int64, true),
+        Arc::new(Int64Array::new(
+            ScalarBuffer::from(cost_category_id),
+            cost_category_nulls.finish(),
+        )),
+    );
+    add(s("csi_volume_handle"), text(Text::CsiVolumeHandle)?);
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+impl RowSource for [SummaryRow<'_>] {
+    fn emit(&self, out: &mut impl RowSink) {
+        self.iter().for_each(|r| out.push(r));
     }
 }
 
@@ -513,17 +595,13 @@ mod tests {
     }
 
     fn write(rows: &[SummaryRow]) -> RecordBatch {
-        let mut sizes = RowSizes::default();
-        rows.iter().for_each(|r| sizes.push(r));
-        let mut out = OutputBuilder::new(0, &sizes);
-        rows.iter().for_each(|r| out.push(r));
         let run = RunConstants {
             report_period_id: 1,
             cluster_id: "c".into(),
             cluster_alias: None,
             source_uuid: "s".into(),
         };
-        out.finish(&run).unwrap()
+        build_output(0, rows, &run).unwrap()
     }
 
     fn texts(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {

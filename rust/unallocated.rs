@@ -51,14 +51,17 @@ fn left_over(capacity: Option<f64>, used: Measures<Sum>) -> Measures<Option<f64>
     }
 }
 
-pub fn unallocated_rows(
+pub fn unallocated_rows<'r>(
     rows: impl IntoIterator<Item = PodRow>,
     strings: &Interner,
-    role_of: impl Fn(&str, &str) -> Option<String>,
+    role_of: impl Fn(&str, &str) -> Option<&'r str>,
 ) -> Vec<UnallocatedRow> {
-    struct Acc {
+    struct Acc<'r> {
         resource_id: StrId,
-        role: Option<String>,
+        role: Option<&'r str>,
+        /// The resource_id whose role was joined last: the node's next rows mostly share it,
+        /// and joining the same (node, resource_id) again cannot change `max(node_role)`.
+        role_joined_for: StrId,
         used: PodMeasures<Sum>,
         capacity: Capacity<Max>,
     }
@@ -76,16 +79,20 @@ pub fn unallocated_rows(
             Acc {
                 resource_id: NULL,
                 role: None,
+                role_joined_for: NULL,
                 used: Default::default(),
                 capacity: Default::default(),
             }
         });
         acc.resource_id = strings.max(acc.resource_id, r.resource_id);
         // The role joins each pod row on (node, its resource_id); koku takes max(node_role).
-        if let (Some(n), Some(rid)) = (strings.get(r.node), strings.get(r.resource_id)) {
-            if let Some(role) = role_of(n, rid) {
-                if acc.role.as_ref().is_none_or(|cur| role > *cur) {
-                    acc.role = Some(role);
+        if r.resource_id != acc.role_joined_for {
+            acc.role_joined_for = r.resource_id;
+            if let (Some(n), Some(rid)) = (strings.get(r.node), strings.get(r.resource_id)) {
+                if let Some(role) = role_of(n, rid) {
+                    if acc.role.is_none_or(|cur| role > cur) {
+                        acc.role = Some(role);
+                    }
                 }
             }
         }
@@ -101,7 +108,7 @@ pub fn unallocated_rows(
             UnallocatedRow {
                 node,
                 resource_id: acc.resource_id,
-                namespace: namespace_of_role(acc.role.as_deref()),
+                namespace: namespace_of_role(acc.role),
                 hours: PodMeasures {
                     cpu: left_over(capacity.node_cpu_core_hours, acc.used.cpu),
                     memory: left_over(capacity.node_memory_gigabyte_hours, acc.used.memory),
@@ -264,6 +271,35 @@ mod tests {
         );
         assert_eq!(namespace_of_role(Some("gpu")), None);
         assert_eq!(namespace_of_role(None), None);
+    }
+
+    #[test]
+    fn the_role_is_the_greatest_over_each_resource_id_the_nodes_pods_carry() {
+        // n1's pods alternate between two resource ids; koku joins each pod row on (node,
+        // resource_id) and takes max(node_role): "worker" > "master", whichever row comes last.
+        let mut state = day_with(
+            &[],
+            &[],
+            &[("n1", "i-a", "worker"), ("n1", "i-b", "master")],
+        );
+        let on = |namespace, resource_id| PodIn {
+            resource_id,
+            ..busy(namespace, "n1", 0, 1.0, 1.0)
+        };
+        let rows = [
+            on("a", "i-b"),
+            on("b", "i-a"),
+            on("c", "i-b"),
+            on("d", "i-b"),
+        ];
+        state.push_pod_usage(&pod_batch(&rows, true)).unwrap();
+        let out = finish(state);
+        let r = out.row(&[("namespace", Some("Worker unallocated"))]);
+        assert_eq!(out.text(r, "resource_id"), Some("i-b")); // max(resource_id)
+        assert_eq!(out.float(r, "pod_usage_cpu_core_hours"), Some(0.0)); // 4 − 4 × 1
+        assert!(out
+            .rows_where(&[("namespace", Some("Platform unallocated"))])
+            .is_empty());
     }
 
     #[test]
