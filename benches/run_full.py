@@ -51,7 +51,7 @@ POC_ROWS, POC_SECONDS, POC_PEAK_GB = 1_017_615, 139.7, 7.2
 # Targets of issue 5 (2-core machine, medians).
 TARGET_DUCKDB = 4.0
 TARGET_PANDAS = 100.0
-TARGET_KERNEL = 20e6
+TARGET_KERNEL = {5: 20e6, 12: 25e6}  # input rows/s of the kernel alone, by issue
 TARGET_RSS_FLAT = 0.10
 TARGET_RSS_MB = 400.0
 TARGET_COPY = 1.5
@@ -504,11 +504,12 @@ def render(
     if kr:
         best = kr[-1]
         rate = best["input_rows"] / best["median"]
-        targets.append(
-            f"| kernel alone: ≥20M input rows/s ({_label(best['pod_rows'])}) | "
-            f"{rate / 1e6:.1f} M/s ({best['pod_rows'] / best['median'] / 1e6:.1f} M pod rows/s) | "
-            f"{_verdict(rate >= TARGET_KERNEL)} |"
-        )
+        for issue, target in TARGET_KERNEL.items():
+            targets.append(
+                f"| kernel alone: ≥{target / 1e6:.0f}M input rows/s ({_label(best['pod_rows'])}, issue {issue}) | "
+                f"{rate / 1e6:.1f} M/s ({best['pod_rows'] / best['median'] / 1e6:.1f} M pod rows/s) | "
+                f"{_verdict(rate >= target)} |"
+            )
     add("")
 
     # (3) PostgreSQL
