@@ -44,7 +44,8 @@ use crate::unallocated::{unallocated_rows, write_unallocated_rows, UnallocatedRo
 ///
 /// `finish` frees the push-only parts, then builds the summary groups (~200 bytes per group,
 /// about one per daily pod row and volume row) and the rendered JSON of the label sets used,
-/// and writes the output batch at its exact size (the day's result, which the caller keeps).
+/// and writes the output batch at its exact size (the day's result, which the caller keeps; its
+/// text and number columns on two threads).
 pub struct DayState {
     config: Arc<Config>,
     day: i32,

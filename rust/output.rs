@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::NullBufferBuilder;
+use arrow_array::builder::{BooleanBufferBuilder, NullBufferBuilder};
 use arrow_array::RecordBatch;
 use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
-use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::Result;
@@ -79,8 +79,8 @@ pub trait RowSource: Sync {
 }
 
 /// The output batch of `rows`. The text columns are written on this thread while another
-/// writes the number columns and the columns that need no row (uuids and run constants): the
-/// rows are cheap to emit twice, their column writes are not.
+/// writes the number columns into buffers allocated here: the rows are cheap to emit twice,
+/// their column writes are not.
 pub fn build_output(
     day: i32,
     rows: &(impl RowSource + ?Sized),
@@ -89,21 +89,17 @@ pub fn build_output(
     let mut sizes = RowSizes::default();
     rows.emit(&mut sizes);
     let n = sizes.rows;
-    let (texts, numbers) = std::thread::scope(|scope| {
-        let numbers = scope.spawn(|| {
-            let mut numbers = NumberColumns::with_capacity(n);
-            rows.emit(&mut numbers);
-            (numbers, RowFreeColumns::new(day, n, run))
-        });
+    let mut numbers = NumberColumns::with_capacity(n);
+    let texts = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| rows.emit(&mut numbers));
         let mut texts = TextColumns::new(&sizes);
         rows.emit(&mut texts);
-        let numbers = numbers
+        writer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (texts, numbers)
+        texts
     });
-    let (numbers, row_free) = numbers;
-    assemble(texts, numbers, row_free?)
+    assemble(texts, numbers, RowFreeColumns::new(day, n, run)?)
 }
 
 /// The text columns a summary row writes (besides the run constants and uuid).
@@ -362,17 +358,38 @@ impl TextColumn {
     }
 }
 
+/// A validity bitmap allocated whole up front (unlike `NullBufferBuilder`, which allocates at
+/// its first NULL): the number columns are filled on another thread, which then allocates
+/// nothing, so their memory stays in the calling thread's heap, reused by its next day.
+struct Validity(BooleanBufferBuilder);
+
+impl Validity {
+    fn with_capacity(rows: usize) -> Self {
+        Self(BooleanBufferBuilder::new(rows))
+    }
+
+    #[inline]
+    fn append(&mut self, valid: bool) {
+        self.0.append(valid);
+    }
+
+    /// The bitmap, or none when every value is valid.
+    fn finish(mut self) -> Option<NullBuffer> {
+        Some(NullBuffer::new(self.0.finish())).filter(|n| n.null_count() > 0)
+    }
+}
+
 /// A float64 column written into buffers of its exact final size.
 struct FloatColumn {
     values: Vec<f64>,
-    nulls: NullBufferBuilder,
+    nulls: Validity,
 }
 
 impl FloatColumn {
     fn with_capacity(rows: usize) -> Self {
         Self {
             values: Vec::with_capacity(rows),
-            nulls: NullBufferBuilder::new(rows),
+            nulls: Validity::with_capacity(rows),
         }
     }
 
@@ -382,7 +399,7 @@ impl FloatColumn {
         self.nulls.append(v.is_some());
     }
 
-    fn finish(mut self) -> ArrayRef {
+    fn finish(self) -> ArrayRef {
         Arc::new(Float64Array::new(
             ScalarBuffer::from(self.values),
             self.nulls.finish(),
@@ -433,7 +450,7 @@ impl TextColumns {
 pub struct NumberColumns {
     floats: [FloatColumn; FLOAT_COLUMNS],
     cost_category_id: Vec<i64>,
-    cost_category_nulls: NullBufferBuilder,
+    cost_category_nulls: Validity,
 }
 
 impl RowSink for NumberColumns {
@@ -453,7 +470,7 @@ impl NumberColumns {
         Self {
             floats: std::array::from_fn(|_| FloatColumn::with_capacity(rows)),
             cost_category_id: Vec::with_capacity(rows),
-            cost_category_nulls: NullBufferBuilder::new(rows),
+            cost_category_nulls: Validity::with_capacity(rows),
         }
     }
 }
@@ -498,7 +515,7 @@ fn assemble(
     let NumberColumns {
         floats,
         cost_category_id,
-        mut cost_category_nulls,
+        cost_category_nulls,
     } = numbers;
     let mut texts = texts.map(Some);
     let all_labels = texts[Text::AllLabels as usize]
