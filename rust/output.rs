@@ -79,8 +79,9 @@ pub trait RowSource: Sync {
 }
 
 /// The output batch of `rows`. The text columns are written on this thread while another
-/// writes the number columns into buffers allocated here: the rows are cheap to emit twice,
-/// their column writes are not.
+/// writes the number columns into buffers allocated here: the rows are cheap to emit again,
+/// their column writes are not. Where no thread can be started (a process at its limit), this
+/// thread writes both.
 pub fn build_output(
     day: i32,
     rows: &(impl RowSource + ?Sized),
@@ -89,15 +90,28 @@ pub fn build_output(
     let mut sizes = RowSizes::default();
     rows.emit(&mut sizes);
     let n = sizes.rows;
-    let mut numbers = NumberColumns::with_capacity(n);
-    let texts = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| rows.emit(&mut numbers));
+    let numbers = NumberColumns::with_capacity(n);
+    let (texts, numbers) = std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("ocpagg-output".into())
+            .spawn_scoped(scope, move || {
+                let mut numbers = numbers;
+                rows.emit(&mut numbers);
+                numbers
+            });
         let mut texts = TextColumns::new(&sizes);
         rows.emit(&mut texts);
-        writer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        texts
+        let numbers = match writer {
+            Ok(writer) => writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => {
+                let mut numbers = NumberColumns::with_capacity(n);
+                rows.emit(&mut numbers);
+                numbers
+            }
+        };
+        (texts, numbers)
     });
     assemble(texts, numbers, RowFreeColumns::new(day, n, run)?)
 }
