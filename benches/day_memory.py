@@ -32,8 +32,12 @@ def measure(size: str) -> None:
     info = benchlib.tree(benchlib.parse_size(size))
     loaded = benchlib.load_batches(info)
     config = kernel_config(ReferenceData(info.enabled_keys, info.cost_categories, info.node_roles))
-    constants = {"report_period_id": 1, "cluster_id": "c", "cluster_alias": None}
-    constants["source_uuid"] = info.source_uuid
+    constants = {
+        "report_period_id": 1,
+        "cluster_id": "c",
+        "cluster_alias": None,
+        "source_uuid": info.source_uuid,
+    }
 
     def aggregate(day: object, batches: list) -> tuple[int, int, int, int]:
         base = heap_in_use()

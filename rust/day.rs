@@ -558,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_day_starts_with_room_for_the_last_days_tables_and_the_same_rows() {
-        let first = day();
+        let mut first = day();
         let config = Arc::clone(&first.config);
         let rows: Vec<PodIn> = (0..300)
             .map(|i| PodIn {
@@ -567,7 +567,6 @@ mod tests {
             })
             .collect();
         let batch = pod_batch(&rows, true);
-        let mut first = first;
         first.push_pod_usage(&batch).unwrap();
         let pods = first.pods.rows.len();
         let expected = finish(first);
